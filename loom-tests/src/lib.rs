@@ -1,0 +1,1 @@
+//! Model-checked tests live in `tests/`; run them with `RUSTFLAGS="--cfg loom" cargo test -p magpie-loom-tests --release`.

@@ -1,0 +1,1 @@
+//! magpie-sync: channels, locks and notification primitives that work under any executor.
