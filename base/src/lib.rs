@@ -5,6 +5,8 @@
 //!   spent, so that one busy task cannot starve the others on its worker.
 //! * [`loom`]: the shim that is `std` (plus parking_lot) in normal builds and the `loom`
 //!   model checker under `--cfg loom`, so the same code compiles both ways.
+//! * [`park`]: the `Park`/`Unpark` traits through which the scheduler drives the time and
+//!   I/O drivers without knowing them.
 //!
 //! This crate is an implementation detail of magpie; use the `magpie` facade instead.
 #![doc(hidden)]
