@@ -69,7 +69,9 @@ pub fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
 
 #[inline]
 fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
-    let prev = CURRENT.try_with(|c| c.replace(budget)).unwrap_or(Budget::unconstrained());
+    let prev = CURRENT
+        .try_with(|c| c.replace(budget))
+        .unwrap_or(Budget::unconstrained());
     let _guard = ResetGuard(prev);
     f()
 }
@@ -77,7 +79,9 @@ fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
 /// The budget left to the current poll.
 #[inline]
 pub fn current() -> Budget {
-    CURRENT.try_with(|c| c.get()).unwrap_or(Budget::unconstrained())
+    CURRENT
+        .try_with(|c| c.get())
+        .unwrap_or(Budget::unconstrained())
 }
 
 /// Whether the current poll may still perform an operation.

@@ -21,8 +21,7 @@ mod std_impl {
         /// Atomic types and fences.
         pub mod atomic {
             pub use std::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-                fence,
+                AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
 
@@ -157,8 +156,7 @@ mod loom_impl {
         /// Atomic types and fences (loom's).
         pub mod atomic {
             pub use loom::sync::atomic::{
-                AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-                fence,
+                AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
             };
         }
 

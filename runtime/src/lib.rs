@@ -1,1 +1,20 @@
-//! runtime
+//! magpie-runtime: the task system, the multi-thread work-stealing scheduler, the
+//! current-thread scheduler, the blocking pool, and the `Builder`/`Runtime`/`Handle`
+//! API. Use it through the `magpie` facade.
+//!
+//! See `docs/architecture.md` in the repository for the task lifecycle and the worker
+//! loop.
+#![warn(missing_docs)]
+
+mod blocking;
+mod context;
+mod loom;
+pub mod runtime;
+mod scheduler;
+pub mod task;
+
+pub use runtime::spawn;
+
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom;

@@ -1,0 +1,156 @@
+//! Internals reachable only under `--cfg loom`, for the models in `loom-tests/`. Not
+//! part of the public API.
+
+use crate::loom::sync::Mutex;
+use crate::scheduler::multi_thread::idle;
+use crate::scheduler::park;
+use crate::task::list::OwnedTasks;
+use crate::task::{Id, JoinHandle, Notified, Schedule, Task};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+
+/// A minimal scheduler over the real task code: a queue under a mutex plus the real
+/// owned-task list.
+pub struct Sched(Arc<Inner>);
+
+/// The shared part of [`Sched`].
+pub struct Inner {
+    queue: Mutex<VecDeque<Notified<Arc<Inner>>>>,
+    owned: OwnedTasks<Arc<Inner>>,
+}
+
+impl Schedule for Arc<Inner> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        self.queue.lock().push_back(task);
+    }
+}
+
+impl Default for Sched {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sched {
+    /// A new scheduler with an empty queue.
+    pub fn new() -> Sched {
+        Sched(Arc::new(Inner {
+            queue: Mutex::new(VecDeque::new()),
+            owned: OwnedTasks::new(1),
+        }))
+    }
+
+    /// Spawns `f` (queued, not run).
+    pub fn spawn<F>(&self, f: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.0.owned.bind(f, self.0.clone(), Id::next());
+        if let Some(n) = notified {
+            self.0.schedule(n);
+        }
+        join
+    }
+
+    /// Runs one queued task. Returns false when the queue was empty.
+    pub fn run_one(&self) -> bool {
+        let task = self.0.queue.lock().pop_front();
+        match task {
+            Some(t) => {
+                t.run();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs queued tasks until the queue is empty.
+    pub fn run_all(&self) {
+        while self.run_one() {}
+    }
+
+    /// Cancels every task and drops the queue, as runtime shutdown does.
+    pub fn shutdown(&self) {
+        self.0.owned.close_and_shutdown_all(0);
+        let drained: Vec<_> = self.0.queue.lock().drain(..).collect();
+        drop(drained);
+    }
+
+    /// Tasks not yet completed.
+    pub fn num_alive(&self) -> usize {
+        self.0.owned.len()
+    }
+}
+
+/// The worker parker (no driver).
+pub struct Parker(park::Parker);
+
+/// Wakes a [`Parker`].
+#[derive(Clone)]
+pub struct Unparker(park::Unparker);
+
+impl Parker {
+    /// A parker that parks on its condvar.
+    pub fn new() -> Parker {
+        Parker(park::Parker::new(Arc::new(park::DriverSlot::new(None))))
+    }
+
+    /// Its unparker.
+    pub fn unparker(&self) -> Unparker {
+        Unparker(self.0.unparker())
+    }
+
+    /// Blocks until unparked.
+    pub fn park(&mut self) {
+        self.0.park();
+    }
+}
+
+impl Default for Parker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Unparker {
+    /// Wakes the parker (or makes its next park return at once).
+    pub fn unpark(&self) {
+        self.0.unpark();
+    }
+}
+
+/// The idle-worker tracker of the multi-thread scheduler.
+pub struct Idle(idle::Idle);
+
+impl Idle {
+    /// Tracks `n` workers, all unparked.
+    pub fn new(n: usize) -> Idle {
+        Idle(idle::Idle::new(n))
+    }
+    /// See the scheduler's `Idle::worker_to_notify`.
+    pub fn worker_to_notify(&self) -> Option<usize> {
+        self.0.worker_to_notify()
+    }
+    /// See `Idle::transition_worker_to_parked`.
+    pub fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+        self.0.transition_worker_to_parked(worker, is_searching)
+    }
+    /// See `Idle::transition_worker_to_searching`.
+    pub fn transition_worker_to_searching(&self) -> bool {
+        self.0.transition_worker_to_searching()
+    }
+    /// See `Idle::transition_worker_from_searching`.
+    pub fn transition_worker_from_searching(&self) -> bool {
+        self.0.transition_worker_from_searching()
+    }
+    /// See `Idle::is_parked`.
+    pub fn is_parked(&self, worker: usize) -> bool {
+        self.0.is_parked(worker)
+    }
+}

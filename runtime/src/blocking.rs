@@ -1,0 +1,294 @@
+//! The blocking pool: threads for `spawn_blocking` (asyncio's `run_in_executor`).
+//!
+//! A queue of blocking tasks under one mutex, worked by up to `max_blocking_threads`
+//! threads. A thread is started when a task arrives and no thread is idle; an idle
+//! thread waits `keep_alive` for work and then exits. Blocking tasks use the ordinary
+//! task cell (so their `JoinHandle` is the same type), are not in any owned-task list,
+//! and are polled exactly once.
+//!
+//! At shutdown, queued tasks that have not started are cancelled (their `JoinHandle`
+//! reports `is_cancelled()`); running ones are waited for up to the shutdown timeout.
+
+use crate::context;
+use crate::task::{self, Id, JoinHandle, Schedule, Task};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Scheduler of blocking tasks: they are never woken (one poll completes them) and
+/// belong to no list.
+#[derive(Clone, Copy)]
+pub(crate) struct BlockingSchedule;
+
+impl Schedule for BlockingSchedule {
+    fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
+        None
+    }
+
+    fn schedule(&self, task: task::Notified<Self>) {
+        // Only `abort()` of a task that is already queued could get here, and that
+        // path never submits (the task is NOTIFIED while queued). Dropping the ref is
+        // the safe answer should it ever happen.
+        drop(task);
+    }
+}
+
+type BlockingTask = task::Notified<BlockingSchedule>;
+
+/// Runs the closure once when polled.
+struct BlockingFuture<F>(Option<F>);
+
+impl<F> Unpin for BlockingFuture<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("blocking task polled twice");
+        // Blocking code is not subject to the cooperative budget.
+        Poll::Ready(magpie_base::coop::with_unconstrained(f))
+    }
+}
+
+pub(crate) struct Config {
+    pub(crate) thread_cap: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) after_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    pub(crate) before_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// Spawns onto the pool; held by the runtime handle.
+#[derive(Clone)]
+pub(crate) struct Spawner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: parking_lot::Mutex<State>,
+    condvar: parking_lot::Condvar,
+    /// Signalled when a thread exits (for shutdown).
+    exited: parking_lot::Condvar,
+    config: Config,
+    /// Set by the owning runtime so pool threads run with its context entered.
+    handle: parking_lot::Mutex<Option<crate::scheduler::Handle>>,
+}
+
+struct State {
+    queue: VecDeque<BlockingTask>,
+    num_threads: usize,
+    num_idle: usize,
+    num_notify: usize,
+    shutdown: bool,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spawner {
+    pub(crate) fn new(config: Config) -> Spawner {
+        Spawner {
+            inner: Arc::new(Inner {
+                state: parking_lot::Mutex::new(State {
+                    queue: VecDeque::new(),
+                    num_threads: 0,
+                    num_idle: 0,
+                    num_notify: 0,
+                    shutdown: false,
+                    threads: Vec::new(),
+                }),
+                condvar: parking_lot::Condvar::new(),
+                exited: parking_lot::Condvar::new(),
+                config,
+                handle: parking_lot::Mutex::new(None),
+            }),
+        }
+    }
+
+    pub(crate) fn set_runtime_handle(&self, handle: crate::scheduler::Handle) {
+        *self.inner.handle.lock() = Some(handle);
+    }
+
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let raw = task::RawTask::new(BlockingFuture(Some(f)), BlockingSchedule, Id::next(), 0);
+        // SAFETY: an unowned task starts with two references: the join handle's and
+        // the first `Notified`'s, handed out here.
+        let join = unsafe { JoinHandle::new(raw) };
+        // SAFETY: as above.
+        let task = unsafe { BlockingTask::from_raw(raw.header_ptr()) };
+        self.push(task);
+        join
+    }
+
+    fn push(&self, task: BlockingTask) {
+        let mut state = self.inner.state.lock();
+        if state.shutdown {
+            drop(state);
+            // Cancelled: the JoinHandle reports it.
+            task.shutdown();
+            return;
+        }
+        state.queue.push_back(task);
+        if state.num_idle > 0 {
+            state.num_idle -= 1;
+            state.num_notify += 1;
+            self.inner.condvar.notify_one();
+            return;
+        }
+        if state.num_threads >= self.inner.config.thread_cap {
+            // At the cap: a busy thread takes it when done.
+            return;
+        }
+        let id = state.num_threads;
+        let mut builder = std::thread::Builder::new().name((self.inner.config.thread_name)());
+        if let Some(size) = self.inner.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let inner = self.inner.clone();
+        match builder.spawn(move || run(inner, id)) {
+            Ok(handle) => {
+                state.num_threads += 1;
+                state.threads.push(handle);
+            }
+            Err(e) => {
+                if state.num_threads == 0 {
+                    // No thread will ever run it: cancel rather than hang its awaiter.
+                    let task = state.queue.pop_back().expect("just pushed");
+                    drop(state);
+                    eprintln!("magpie: could not start a blocking-pool thread: {e}");
+                    task.shutdown();
+                }
+                // Otherwise an existing thread picks it up when it is free.
+            }
+        }
+    }
+
+    /// Cancels queued tasks and waits up to `timeout` (None: forever) for running ones.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let queued = {
+            let mut state = self.inner.state.lock();
+            if state.shutdown {
+                return;
+            }
+            state.shutdown = true;
+            self.inner.condvar.notify_all();
+            std::mem::take(&mut state.queue)
+        };
+        for task in queued {
+            task.shutdown();
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.inner.state.lock();
+        while state.num_threads > 0 {
+            match deadline {
+                None => self.inner.exited.wait(&mut state),
+                Some(d) => {
+                    if self.inner.exited.wait_until(&mut state, d).timed_out() {
+                        break;
+                    }
+                }
+            }
+        }
+        let all_exited = state.num_threads == 0;
+        let threads = std::mem::take(&mut state.threads);
+        drop(state);
+        if all_exited {
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        *self.inner.handle.lock() = None;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn num_threads(&self) -> usize {
+        self.inner.state.lock().num_threads
+    }
+}
+
+fn run(inner: Arc<Inner>, _id: usize) {
+    if let Some(f) = &inner.config.after_start {
+        f();
+    }
+    let handle = inner.handle.lock().clone();
+    let _guard = handle.as_ref().map(context::set_current);
+    let mut state = inner.state.lock();
+    'outer: loop {
+        while let Some(task) = state.queue.pop_front() {
+            drop(state);
+            task.run();
+            state = inner.state.lock();
+        }
+        if state.shutdown {
+            break;
+        }
+        state.num_idle += 1;
+        loop {
+            let timed_out = inner
+                .condvar
+                .wait_for(&mut state, inner.config.keep_alive)
+                .timed_out();
+            if state.num_notify > 0 {
+                state.num_notify -= 1;
+                continue 'outer;
+            }
+            if state.shutdown {
+                state.num_idle -= 1;
+                break 'outer;
+            }
+            if timed_out {
+                // Idle for keep_alive: this thread retires.
+                state.num_idle -= 1;
+                break 'outer;
+            }
+        }
+    }
+    // Tasks queued after the shutdown decision are cancelled by `shutdown`.
+    state.num_threads -= 1;
+    inner.exited.notify_all();
+    drop(state);
+    drop(_guard);
+    if let Some(f) = &inner.config.before_stop {
+        f();
+    }
+}
+
+/// Runs `f` on the blocking pool of the current runtime and returns a handle to its
+/// result (asyncio's `loop.run_in_executor(None, f)`).
+///
+/// Use it for code that blocks (file systems, CPU-heavy work, synchronous libraries):
+/// calling it directly in a task would stall every other task on that worker. The pool
+/// grows up to `Builder::max_blocking_threads` threads; further calls queue.
+/// `abort()` cancels a call that has not started yet; one that is running finishes.
+///
+/// # Panics
+/// Outside a magpie runtime.
+///
+/// ```
+/// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let n = magpie_runtime::task::spawn_blocking(|| {
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+///     42
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(n, 42);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::with_current(|h| h.blocking_spawner().clone()) {
+        Ok(spawner) => spawner.spawn_blocking(f),
+        Err(e) => panic!("`spawn_blocking` {e}"),
+    }
+}

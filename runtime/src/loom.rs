@@ -1,0 +1,3 @@
+//! The loom shim, shared with every magpie crate (see `magpie_base::loom`).
+#[allow(unused_imports)]
+pub(crate) use magpie_base::loom::*;

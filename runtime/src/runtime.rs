@@ -1,0 +1,654 @@
+//! Building, running and shutting down a runtime.
+
+use crate::blocking;
+use crate::context;
+use crate::scheduler::{self, current_thread, multi_thread};
+use crate::task::{Id, JoinHandle};
+use magpie_base::park::Park;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Creates a driver stack (time over I/O) for a runtime; supplied by the facade, which
+/// knows the driver crates. `None` parks on a condvar.
+pub type DriverFactory =
+    Arc<dyn Fn(&DriverConfig) -> io::Result<Option<Box<dyn Park>>> + Send + Sync>;
+
+/// What the builder asked of the drivers.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct DriverConfig {
+    /// `enable_time` / `enable_all` was called.
+    pub enable_time: bool,
+    /// `enable_io` / `enable_all` was called.
+    pub enable_io: bool,
+    /// The clock starts paused (tests).
+    pub start_paused: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Configures and builds a [`Runtime`] (tokio-compatible names).
+///
+/// ```
+/// use magpie_runtime::runtime::Builder;
+///
+/// let rt = Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    kind: Kind,
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    stack_size: Option<usize>,
+    after_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    before_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    event_interval: u32,
+    global_queue_interval: Option<u32>,
+    disable_lifo_slot: bool,
+    driver_config: DriverConfig,
+    driver_factory: Option<DriverFactory>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("worker_threads", &self.worker_threads)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("drivers", &self.driver_config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// A builder for the multi-thread, work-stealing runtime (one worker per core by
+    /// default).
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread)
+    }
+
+    /// A builder for the current-thread runtime: every task runs on the thread that
+    /// calls `block_on` (asyncio's single event loop).
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Kind::CurrentThread)
+    }
+
+    fn new(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            thread_name: Arc::new(|| "magpie-worker".to_string()),
+            stack_size: None,
+            after_start: None,
+            before_stop: None,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            event_interval: 61,
+            global_queue_interval: None,
+            disable_lifo_slot: false,
+            driver_config: DriverConfig::default(),
+            driver_factory: None,
+        }
+    }
+
+    /// Number of worker threads (multi-thread only; default: the number of cores, or
+    /// `MAGPIE_WORKER_THREADS` when set).
+    ///
+    /// # Panics
+    /// When `n` is 0.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name of the runtime's threads.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name: String = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function that names each new thread.
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Stack size of the runtime's threads, in bytes.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `f` on each runtime thread (worker or blocking) when it starts.
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.after_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each runtime thread (worker or blocking) before it stops.
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.before_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Most threads the blocking pool may run at once (default 512).
+    ///
+    /// # Panics
+    /// When `n` is 0.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before exiting (default
+    /// 10 s).
+    pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
+        self.keep_alive = d;
+        self
+    }
+
+    /// Tasks a worker polls between two non-blocking polls of the I/O and time
+    /// drivers (default 61).
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        self.event_interval = n.max(1);
+        self
+    }
+
+    /// Ticks between two looks at the global queue ahead of the local one (default 61
+    /// on the multi-thread runtime, 31 on the current-thread one).
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        self.global_queue_interval = Some(n.max(1));
+        self
+    }
+
+    /// Turns off the LIFO slot optimisation (for measuring it).
+    pub fn disable_lifo_slot(&mut self) -> &mut Self {
+        self.disable_lifo_slot = true;
+        self
+    }
+
+    /// Enables every driver (I/O and time).
+    pub fn enable_all(&mut self) -> &mut Self {
+        self.driver_config.enable_io = true;
+        self.driver_config.enable_time = true;
+        self
+    }
+
+    /// Enables the time driver.
+    pub fn enable_time(&mut self) -> &mut Self {
+        self.driver_config.enable_time = true;
+        self
+    }
+
+    /// Enables the I/O driver.
+    pub fn enable_io(&mut self) -> &mut Self {
+        self.driver_config.enable_io = true;
+        self
+    }
+
+    /// Starts the clock paused (tests; needs the time driver).
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.driver_config.start_paused = paused;
+        self
+    }
+
+    /// Installs the function that creates the drivers. The `magpie` facade does this;
+    /// direct users of this crate rarely need it.
+    #[doc(hidden)]
+    pub fn driver_factory(&mut self, f: DriverFactory) -> &mut Self {
+        self.driver_factory = Some(f);
+        self
+    }
+
+    /// Builds the runtime: starts its worker threads (multi-thread) and its drivers.
+    ///
+    /// Errors when the OS refuses a thread or a driver resource (for example EMFILE
+    /// for the I/O driver's epoll instance).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let driver = match &self.driver_factory {
+            Some(f) => f(&self.driver_config)?,
+            None => None,
+        };
+        let blocking = blocking::Spawner::new(blocking::Config {
+            thread_cap: self.max_blocking_threads,
+            keep_alive: self.keep_alive,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.stack_size,
+            after_start: self.after_start.clone(),
+            before_stop: self.before_stop.clone(),
+        });
+        let (scheduler, handle) = match self.kind {
+            Kind::CurrentThread => {
+                let (ct, h) = current_thread::CurrentThread::new(
+                    driver,
+                    blocking.clone(),
+                    current_thread::Config {
+                        event_interval: self.event_interval,
+                        global_queue_interval: self.global_queue_interval.unwrap_or(31),
+                    },
+                );
+                (
+                    Scheduler::CurrentThread(ct),
+                    scheduler::Handle::CurrentThread(h),
+                )
+            }
+            Kind::MultiThread => {
+                let n = self.worker_threads.unwrap_or_else(default_worker_threads);
+                let (mt, h) = multi_thread::MultiThread::new(
+                    n,
+                    driver,
+                    blocking.clone(),
+                    multi_thread::worker::Config {
+                        event_interval: self.event_interval,
+                        global_queue_interval: self.global_queue_interval.unwrap_or(61),
+                        disable_lifo_slot: self.disable_lifo_slot,
+                        thread_name: self.thread_name.clone(),
+                        stack_size: self.stack_size,
+                        after_start: self.after_start.clone(),
+                        before_stop: self.before_stop.clone(),
+                    },
+                )?;
+                (
+                    Scheduler::MultiThread(mt),
+                    scheduler::Handle::MultiThread(h),
+                )
+            }
+        };
+        blocking.set_runtime_handle(handle.clone());
+        Ok(Runtime {
+            handle: Handle { inner: handle },
+            scheduler,
+            blocking,
+            shut_down: false,
+        })
+    }
+}
+
+fn default_worker_threads() -> usize {
+    if let Ok(s) = std::env::var("MAGPIE_WORKER_THREADS") {
+        if let Ok(n) = s.trim().parse::<usize>() {
+            if n > 0 {
+                return n;
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+enum Scheduler {
+    CurrentThread(current_thread::CurrentThread),
+    MultiThread(multi_thread::MultiThread),
+}
+
+/// A magpie runtime: its scheduler, worker threads, blocking pool and drivers.
+///
+/// Dropping it shuts it down: every task is cancelled and its future dropped exactly
+/// once, and the call waits for the worker threads (and running blocking tasks) to
+/// finish. Use [`shutdown_timeout`](Runtime::shutdown_timeout) to bound that wait, or
+/// [`shutdown_background`](Runtime::shutdown_background) not to wait at all.
+pub struct Runtime {
+    handle: Handle,
+    scheduler: Scheduler,
+    blocking: blocking::Spawner,
+    shut_down: bool,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("flavor", &self.handle.runtime_flavor())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which scheduler a runtime uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// One thread runs everything.
+    CurrentThread,
+    /// Work-stealing worker threads.
+    MultiThread,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with every driver the builder knows enabled.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().enable_all().build()
+    }
+
+    /// Runs `future` to completion on this thread, running the runtime's tasks
+    /// meanwhile (current-thread) or alongside on the workers (multi-thread).
+    ///
+    /// # Panics
+    /// When called from inside a runtime (a task, or another `block_on`): blocking that
+    /// thread would stall the tasks it drives. Use `.await` instead.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.scheduler {
+            Scheduler::CurrentThread(ct) => ct.block_on(future),
+            Scheduler::MultiThread(_) => self.handle.block_on(future),
+        }
+    }
+
+    /// Spawns a task onto this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `f` on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime, usable from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime the current one on this thread until the guard drops (so
+    /// `magpie::spawn` works from plain threads).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for worker and blocking threads to stop.
+    /// Threads still running after that are left to finish on their own.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.do_shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for threads (safe to call from async code).
+    pub fn shutdown_background(mut self) {
+        self.do_shutdown(Some(Duration::ZERO));
+    }
+
+    fn do_shutdown(&mut self, timeout: Option<Duration>) {
+        if self.shut_down {
+            return;
+        }
+        self.shut_down = true;
+        // Task futures dropped below may use the runtime (deregister a socket, cancel a
+        // timer): make it current.
+        let _current = context::set_current(&self.handle.inner);
+        match &self.scheduler {
+            Scheduler::CurrentThread(ct) => ct.shutdown(),
+            Scheduler::MultiThread(mt) => mt.shutdown(timeout),
+        }
+        self.blocking.shutdown(timeout);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Dropping a runtime from inside a runtime must not block that thread on the
+        // worker threads (it might be one of them): don't wait.
+        let timeout = match context::runtime_state() {
+            context::EnterRuntime::Entered { .. } => Some(Duration::ZERO),
+            context::EnterRuntime::NotEntered => None,
+        };
+        self.do_shutdown(timeout);
+    }
+}
+
+/// A cheap, cloneable reference to a runtime, usable from any thread (also after the
+/// runtime is dropped: spawned tasks are then cancelled at once).
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("flavor", &self.runtime_flavor())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    /// Outside a runtime; use [`try_current`](Handle::try_current) to get an error.
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The handle of the runtime this thread is in, or an error.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(|inner| Handle {
+            inner: inner.clone(),
+        })
+    }
+
+    /// Spawns a task onto the runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future, Id::next())
+    }
+
+    /// Runs `f` on the runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking_spawner().spawn_blocking(f)
+    }
+
+    /// Runs `future` to completion on this thread with the runtime entered.
+    ///
+    /// On a multi-thread runtime the future runs here while the workers run the tasks.
+    /// On a current-thread runtime this thread drives the scheduler (or, if another
+    /// thread does, waits for the future or for its turn).
+    ///
+    /// # Panics
+    /// When called from inside a runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.inner {
+            scheduler::Handle::CurrentThread(h) => current_thread::block_on(h, future),
+            scheduler::Handle::MultiThread(_) => {
+                let _enter = context::enter_runtime(&self.inner, true);
+                let waker = crate::scheduler::park::park_thread_waker();
+                let mut cx = std::task::Context::from_waker(&waker);
+                let mut future = std::pin::pin!(future);
+                loop {
+                    if let std::task::Poll::Ready(out) =
+                        magpie_base::coop::budget(|| future.as_mut().poll(&mut cx))
+                    {
+                        return out;
+                    }
+                    crate::scheduler::park::CachedParkThread.park(None);
+                }
+            }
+        }
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::set_current(&self.inner),
+            _p: std::marker::PhantomData,
+        }
+    }
+
+    /// Which scheduler the runtime uses.
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match self.inner {
+            scheduler::Handle::CurrentThread(_) => RuntimeFlavor::CurrentThread,
+            scheduler::Handle::MultiThread(_) => RuntimeFlavor::MultiThread,
+        }
+    }
+
+    /// Number of worker threads (1 for current-thread).
+    pub fn num_workers(&self) -> usize {
+        match &self.inner {
+            scheduler::Handle::CurrentThread(_) => 1,
+            scheduler::Handle::MultiThread(h) => h.num_workers(),
+        }
+    }
+
+    /// Number of tasks spawned and not yet finished.
+    pub fn num_alive_tasks(&self) -> usize {
+        match &self.inner {
+            scheduler::Handle::CurrentThread(h) => h.num_alive_tasks(),
+            scheduler::Handle::MultiThread(h) => h.num_alive_tasks(),
+        }
+    }
+
+    /// Whether the two handles name the same runtime.
+    pub fn same_runtime(&self, other: &Handle) -> bool {
+        self.inner.ptr_eq(&other.inner)
+    }
+}
+
+/// Returned by [`Handle::enter`]: the runtime stays current until it drops.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _guard: context::SetCurrentGuard,
+    _p: std::marker::PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
+/// Why [`Handle::try_current`] found no runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError {
+    kind: TryCurrentErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TryCurrentErrorKind {
+    NoContext,
+    ThreadLocalDestroyed,
+}
+
+impl TryCurrentError {
+    pub(crate) fn new_no_context() -> TryCurrentError {
+        TryCurrentError {
+            kind: TryCurrentErrorKind::NoContext,
+        }
+    }
+
+    pub(crate) fn new_thread_local_destroyed() -> TryCurrentError {
+        TryCurrentError {
+            kind: TryCurrentErrorKind::ThreadLocalDestroyed,
+        }
+    }
+
+    /// No runtime was entered on this thread.
+    pub fn is_missing_context(&self) -> bool {
+        self.kind == TryCurrentErrorKind::NoContext
+    }
+
+    /// The thread is exiting and its runtime context is gone.
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.kind == TryCurrentErrorKind::ThreadLocalDestroyed
+    }
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TryCurrentErrorKind::NoContext => f.write_str(
+                "must be called from the context of a magpie runtime: call it inside \
+                 `magpie::run`, `#[magpie::main]` or a task, or enter a runtime first \
+                 with `Runtime::enter` / `Handle::enter`",
+            ),
+            TryCurrentErrorKind::ThreadLocalDestroyed => f.write_str(
+                "the magpie runtime context of this thread was already destroyed (called \
+                 from a thread-local destructor)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+/// Spawns a task on the current runtime (asyncio's `create_task`).
+///
+/// The task starts running in the background at once; the returned [`JoinHandle`]
+/// awaits its output, and dropping it detaches the task.
+///
+/// # Panics
+/// Outside a runtime.
+///
+/// ```
+/// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let a = magpie_runtime::spawn(async { 1 });
+/// let b = magpie_runtime::spawn(async { 2 });
+/// assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = Id::next();
+    match context::with_current(|h| h.spawn(future, id)) {
+        Ok(join) => join,
+        Err(e) => panic!("`spawn` {e}"),
+    }
+}
+
+// Used by tests to count spawned-but-unfinished tasks across runtimes.
+#[allow(dead_code)]
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+#[allow(dead_code)]
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}

@@ -1,0 +1,335 @@
+//! The current-thread scheduler: asyncio's single event loop. One thread (the one in
+//! `block_on`) runs every task; the task code and drivers are shared with the
+//! multi-thread scheduler.
+//!
+//! The thread alternates between polling the `block_on` future (when its waker fired),
+//! running queued tasks (local queue, with the cross-thread queue checked every
+//! `global_queue_interval` ticks), and parking on the driver when there is nothing to
+//! do. Every `event_interval` tasks it polls the driver without blocking, so I/O and
+//! timers progress under load.
+
+use crate::blocking;
+use crate::context::{self, SchedulerContext};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::scheduler::park::{DriverSlot, Parker, Unparker};
+use crate::task::list::OwnedTasks;
+use crate::task::{self, Id, JoinHandle, Schedule, Task};
+use magpie_base::coop;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+use std::time::Duration;
+
+type Notified = task::Notified<Arc<Handle>>;
+
+pub(crate) struct Config {
+    pub(crate) event_interval: u32,
+    pub(crate) global_queue_interval: u32,
+}
+
+pub(crate) struct Handle {
+    /// The scheduler core; taken by the thread in `block_on`.
+    core: parking_lot::Mutex<Option<Box<Core>>>,
+    shared: Shared,
+    pub(crate) blocking: blocking::Spawner,
+    config: Config,
+}
+
+struct Shared {
+    inject: parking_lot::Mutex<Inject>,
+    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    /// The `block_on` future's waker fired.
+    woken: AtomicBool,
+    shutdown: AtomicBool,
+    unparker: Unparker,
+    driver: Arc<DriverSlot>,
+    /// Threads waiting in `block_on` for the core to come back.
+    core_waiters: parking_lot::Mutex<Vec<Waker>>,
+}
+
+struct Inject {
+    queue: VecDeque<Notified>,
+    closed: bool,
+}
+
+struct Core {
+    tasks: VecDeque<Notified>,
+    tick: u32,
+    park: Option<Parker>,
+}
+
+/// The thread-local context of the thread driving the scheduler.
+pub(crate) struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+pub(crate) struct CurrentThread {
+    handle: Arc<Handle>,
+}
+
+impl CurrentThread {
+    pub(crate) fn new(
+        driver: Option<Box<dyn magpie_base::park::Park>>,
+        blocking: blocking::Spawner,
+        config: Config,
+    ) -> (CurrentThread, Arc<Handle>) {
+        let driver = Arc::new(DriverSlot::new(driver));
+        let park = Parker::new(driver.clone());
+        let unparker = park.unparker();
+        let core = Box::new(Core {
+            tasks: VecDeque::with_capacity(64),
+            tick: 0,
+            park: Some(park),
+        });
+        let handle = Arc::new(Handle {
+            core: parking_lot::Mutex::new(Some(core)),
+            shared: Shared {
+                inject: parking_lot::Mutex::new(Inject {
+                    queue: VecDeque::new(),
+                    closed: false,
+                }),
+                owned: OwnedTasks::new(1),
+                woken: AtomicBool::new(false),
+                shutdown: AtomicBool::new(false),
+                unparker,
+                driver,
+                core_waiters: parking_lot::Mutex::new(Vec::new()),
+            },
+            blocking,
+            config,
+        });
+        (
+            CurrentThread {
+                handle: handle.clone(),
+            },
+            handle,
+        )
+    }
+
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on(&self.handle, future)
+    }
+
+    pub(crate) fn shutdown(&self) {
+        let handle = &self.handle;
+        handle.shared.shutdown.store(true, Ordering::SeqCst);
+        // Cancel every task (dropping each future once), then drop the queued refs.
+        handle.shared.owned.close_and_shutdown_all(0);
+        let core = handle.core.lock().take();
+        if let Some(mut core) = core {
+            while let Some(task) = core.tasks.pop_front() {
+                drop(task);
+            }
+        }
+        handle.shared.close_inject();
+        handle.shared.driver.shutdown();
+        for w in std::mem::take(&mut *handle.shared.core_waiters.lock()) {
+            w.wake();
+        }
+    }
+}
+
+/// Drives `future` on `handle`'s scheduler, on this thread.
+pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
+    let sched = crate::scheduler::Handle::CurrentThread(handle.clone());
+    let _enter = context::enter_runtime(&sched, false);
+    let mut future = std::pin::pin!(future);
+    let slot = &handle.core;
+    loop {
+        let core = slot.lock().take();
+        if let Some(core) = core {
+            let (core, out) = run_with_core(handle, core, future.as_mut());
+            *slot.lock() = Some(core);
+            for w in std::mem::take(&mut *handle.shared.core_waiters.lock()) {
+                w.wake();
+            }
+            return out;
+        }
+        if handle.shared.shutdown.load(Ordering::Acquire) {
+            panic!("this current-thread magpie runtime has been shut down");
+        }
+        // Another thread is driving the scheduler: poll our future from here, and wait
+        // for either its waker or the core to come back.
+        let waker = crate::scheduler::park::park_thread_waker();
+        handle.shared.core_waiters.lock().push(waker.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+            return out;
+        }
+        if slot.lock().is_none() {
+            crate::scheduler::park::CachedParkThread.park(None);
+        }
+    }
+}
+
+fn run_with_core<F: Future>(
+    handle: &Arc<Handle>,
+    core: Box<Core>,
+    mut future: std::pin::Pin<&mut F>,
+) -> (Box<Core>, F::Output) {
+    let cx = Context {
+        handle: handle.clone(),
+        core: RefCell::new(Some(core)),
+    };
+    let prev = context::set_scheduler(SchedulerContext::CurrentThread(&cx));
+    struct Restore(SchedulerContext);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            context::set_scheduler(self.0);
+        }
+    }
+    let restore = Restore(prev);
+
+    let waker = Waker::from(handle.clone());
+    let mut task_cx = std::task::Context::from_waker(&waker);
+    let event_interval = handle.config.event_interval.max(1);
+    let global_interval = handle.config.global_queue_interval.max(1);
+    handle.shared.woken.store(true, Ordering::Relaxed);
+
+    let out = 'outer: loop {
+        if handle.shared.woken.swap(false, Ordering::AcqRel) {
+            if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut task_cx)) {
+                break 'outer out;
+            }
+        }
+        for _ in 0..event_interval {
+            let task = {
+                let mut guard = cx.core.borrow_mut();
+                let core = guard.as_mut().expect("core present");
+                core.tick = core.tick.wrapping_add(1);
+                core.next_task(&handle.shared, global_interval)
+            };
+            match task {
+                Some(task) => coop::budget(|| task.run()),
+                None => {
+                    if !handle.shared.woken.load(Ordering::Acquire) {
+                        cx.park(None);
+                    }
+                    continue 'outer;
+                }
+            }
+            if handle.shared.woken.load(Ordering::Acquire) {
+                continue 'outer;
+            }
+        }
+        // Let the driver deliver events and timers even while tasks keep coming.
+        cx.park(Some(Duration::ZERO));
+    };
+    drop(restore);
+    let core = cx.core.borrow_mut().take().expect("core present");
+    (core, out)
+}
+
+impl Context {
+    fn park(&self, timeout: Option<Duration>) {
+        // Take only the parker out: wakes fired by the driver on this thread still go
+        // to the local queue.
+        let park = self
+            .core
+            .borrow_mut()
+            .as_mut()
+            .expect("core present")
+            .park
+            .take();
+        let Some(mut park) = park else { return };
+        match timeout {
+            Some(d) if d.is_zero() => self.handle.shared.driver.poll_now(),
+            Some(d) => park.park_timeout(d),
+            None => park.park(),
+        }
+        self.core.borrow_mut().as_mut().expect("core present").park = Some(park);
+    }
+}
+
+impl Core {
+    fn next_task(&mut self, shared: &Shared, global_interval: u32) -> Option<Notified> {
+        if self.tick % global_interval == 0 {
+            if let Some(task) = shared.inject.lock().queue.pop_front() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.tasks.pop_front() {
+            return Some(task);
+        }
+        shared.inject.lock().queue.pop_front()
+    }
+}
+
+impl Shared {
+    fn close_inject(&self) {
+        let drained = {
+            let mut inject = self.inject.lock();
+            inject.closed = true;
+            std::mem::take(&mut inject.queue)
+        };
+        drop(drained);
+    }
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, id: Id) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        if let Some(notified) = notified {
+            self.schedule(notified);
+        }
+        join
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+}
+
+impl Wake for Handle {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.woken.store(true, Ordering::Release);
+        self.shared.unparker.unpark();
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified) {
+        if let SchedulerContext::CurrentThread(ptr) = context::scheduler() {
+            // SAFETY: set by `run_with_core` for the lifetime of its `Context`, on this
+            // thread only, and restored before the context is dropped.
+            let cx = unsafe { &*ptr };
+            if Arc::ptr_eq(&cx.handle, self) {
+                if let Ok(mut guard) = cx.core.try_borrow_mut() {
+                    if let Some(core) = guard.as_mut() {
+                        core.tasks.push_back(task);
+                        return;
+                    }
+                }
+            }
+        }
+        let mut inject = self.shared.inject.lock();
+        if inject.closed {
+            drop(inject);
+            // Shut down: the task is cancelled by the owned-list shutdown.
+            drop(task);
+            return;
+        }
+        inject.queue.push_back(task);
+        drop(inject);
+        self.shared.unparker.unpark();
+    }
+}

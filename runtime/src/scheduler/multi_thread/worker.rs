@@ -1,0 +1,641 @@
+//! Worker threads of the multi-thread scheduler.
+//!
+//! # The worker loop
+//!
+//! ```text
+//!            ┌──────────────────────────────────────────────────────────┐
+//!            ▼                                                          │
+//!   tick += 1 ── every event_interval ticks ──► maintenance: shutdown? │
+//!            │                                  poll the driver (no block)
+//!            ▼                                                          │
+//!   next_task:  every global_interval ticks: one task from the global queue
+//!               LIFO slot (at most MAX_LIFO_POLLS in a row)             │
+//!               local queue (FIFO)                                      │
+//!               global queue (a batch moved to the local queue)        │
+//!            │ none                                                     │
+//!            ▼                                                          │
+//!   steal:      become a searcher (at most half the workers), steal half│
+//!               of a random victim's queue, then the global queue      │
+//!            │ none                                            found ───┤
+//!            ▼                                                          │
+//!   park:       register as sleeper; the last searcher re-checks all   │
+//!               queues; park on the driver (if free) or a condvar ─────┘
+//! ```
+//!
+//! A task woken by the running task goes to the LIFO slot (message-passing locality:
+//! the receiver runs next, while the message is hot in cache); a task that yields or is
+//! spawned goes to the back of the local queue; wakes from outside a worker go to the
+//! global queue and wake a sleeping worker when no one is searching.
+
+use super::idle::Idle;
+use crate::blocking;
+use crate::context::{self, SchedulerContext};
+use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::scheduler::park::{DriverSlot, Parker, Unparker};
+use crate::task::list::OwnedTasks;
+use crate::task::{self, Id, JoinHandle, Schedule, Task};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use magpie_base::coop;
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type Notified = task::Notified<Arc<Handle>>;
+
+/// Consecutive polls a task may get from the LIFO slot before the local queue runs.
+const MAX_LIFO_POLLS: u8 = 3;
+
+pub(crate) struct Config {
+    pub(crate) event_interval: u32,
+    pub(crate) global_queue_interval: u32,
+    pub(crate) disable_lifo_slot: bool,
+    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) after_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    pub(crate) before_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// The scheduler's shared state; tasks hold an `Arc` of it.
+pub(crate) struct Handle {
+    pub(crate) shared: Shared,
+    pub(crate) blocking: blocking::Spawner,
+    pub(crate) config: Config,
+}
+
+pub(crate) struct Shared {
+    remotes: Box<[Remote]>,
+    inject: Injector<Notified>,
+    idle: Idle,
+    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    shutdown: AtomicBool,
+    pub(crate) driver: Arc<DriverSlot>,
+    threads: parking_lot::Mutex<Vec<std::thread::JoinHandle<()>>>,
+    alive: parking_lot::Mutex<usize>,
+    alive_cv: parking_lot::Condvar,
+}
+
+struct Remote {
+    stealer: Stealer<Notified>,
+    unparker: Unparker,
+}
+
+struct Core {
+    index: usize,
+    run_queue: Worker<Notified>,
+    lifo: Option<Notified>,
+    lifo_polls: u8,
+    tick: u32,
+    is_searching: bool,
+    park: Parker,
+    rng: u32,
+}
+
+/// The per-thread context of a running worker (pointed to by the thread-local).
+pub(crate) struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+/// Owns the worker threads; dropping the runtime shuts it down.
+pub(crate) struct MultiThread {
+    handle: Arc<Handle>,
+}
+
+impl MultiThread {
+    pub(crate) fn new(
+        num_workers: usize,
+        driver: Option<Box<dyn magpie_base::park::Park>>,
+        blocking: blocking::Spawner,
+        config: Config,
+    ) -> std::io::Result<(MultiThread, Arc<Handle>)> {
+        let driver = Arc::new(DriverSlot::new(driver));
+        let mut cores = Vec::with_capacity(num_workers);
+        let mut remotes = Vec::with_capacity(num_workers);
+        for index in 0..num_workers {
+            let run_queue = Worker::new_fifo();
+            let park = Parker::new(driver.clone());
+            remotes.push(Remote {
+                stealer: run_queue.stealer(),
+                unparker: park.unparker(),
+            });
+            cores.push(Box::new(Core {
+                index,
+                run_queue,
+                lifo: None,
+                lifo_polls: 0,
+                tick: 0,
+                is_searching: false,
+                park,
+                rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
+            }));
+        }
+        let handle = Arc::new(Handle {
+            shared: Shared {
+                remotes: remotes.into_boxed_slice(),
+                inject: Injector::new(),
+                idle: Idle::new(num_workers),
+                owned: OwnedTasks::new(num_workers * 4),
+                shutdown: AtomicBool::new(false),
+                driver,
+                threads: parking_lot::Mutex::new(Vec::new()),
+                alive: parking_lot::Mutex::new(0),
+                alive_cv: parking_lot::Condvar::new(),
+            },
+            blocking,
+            config,
+        });
+        let mt = MultiThread {
+            handle: handle.clone(),
+        };
+        for core in cores {
+            if let Err((e, _core)) = handle.launch_worker(core) {
+                // The idle protocol counts every worker: a runtime with a missing one
+                // could strand work. Fail `build` with the OS error instead.
+                mt.shutdown(Some(Duration::from_secs(5)));
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("failed to start a magpie worker thread: {e}"),
+                ));
+            }
+        }
+        Ok((mt, handle))
+    }
+
+    /// Shuts down: stops the workers, waits up to `timeout` for them, cancels every
+    /// task (dropping its future once), and drains the queues.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let handle = &self.handle;
+        handle.shutdown();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let all_exited = {
+            let mut alive = handle.shared.alive.lock();
+            loop {
+                if *alive == 0 {
+                    break true;
+                }
+                match deadline {
+                    None => handle.shared.alive_cv.wait(&mut alive),
+                    Some(d) => {
+                        if handle.shared.alive_cv.wait_until(&mut alive, d).timed_out() {
+                            break *alive == 0;
+                        }
+                    }
+                }
+            }
+        };
+        if all_exited {
+            let threads = std::mem::take(&mut *handle.shared.threads.lock());
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        handle.shared.owned.close_and_shutdown_all(0);
+        handle.shared.drain_inject();
+        if all_exited {
+            handle.shared.driver.shutdown();
+        }
+    }
+}
+
+impl Handle {
+    /// Starts a worker thread running `core`. On failure the core comes back.
+    fn launch_worker(self: &Arc<Self>, core: Box<Core>) -> Result<(), (std::io::Error, Box<Core>)> {
+        let mut builder = std::thread::Builder::new().name((self.config.thread_name)());
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        // The core travels through a slot so that a failed spawn can return it.
+        let slot = Arc::new(parking_lot::Mutex::new(Some(core)));
+        let thread_slot = slot.clone();
+        let handle = self.clone();
+        *self.shared.alive.lock() += 1;
+        let res = builder.spawn(move || {
+            let core = thread_slot.lock().take().expect("worker core");
+            run(handle, core)
+        });
+        match res {
+            Ok(t) => {
+                self.shared.threads.lock().push(t);
+                Ok(())
+            }
+            Err(e) => {
+                *self.shared.alive.lock() -= 1;
+                self.shared.alive_cv.notify_all();
+                let core = slot
+                    .lock()
+                    .take()
+                    .expect("core of a thread that never started");
+                Err((e, core))
+            }
+        }
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, id: Id) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        if let Some(notified) = notified {
+            // A new task goes to the back of the local queue, not the LIFO slot: the
+            // spawner usually has more to do before the child needs to run.
+            self.schedule_task(notified, true);
+        }
+        join
+    }
+
+    fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
+        if let SchedulerContext::MultiThread(ptr) = context::scheduler() {
+            // SAFETY: the pointer is set by `run` for the lifetime of the worker's
+            // `Context`, on this thread only, and cleared before it is dropped.
+            let cx = unsafe { &*ptr };
+            if Arc::ptr_eq(&cx.handle, self) {
+                if let Ok(mut guard) = cx.core.try_borrow_mut() {
+                    if let Some(core) = guard.as_mut() {
+                        self.schedule_local(core, task, is_yield);
+                        return;
+                    }
+                }
+            }
+        }
+        self.push_remote(task);
+    }
+
+    fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
+        let pushed = if is_yield || self.config.disable_lifo_slot {
+            core.run_queue.push(task);
+            true
+        } else if let Some(prev) = core.lifo.replace(task) {
+            core.run_queue.push(prev);
+            true
+        } else {
+            false
+        };
+        // A searching worker wakes another itself once it finds work.
+        if pushed && !core.is_searching {
+            self.notify_parked();
+        }
+    }
+
+    fn push_remote(&self, task: Notified) {
+        if self.shared.shutdown.load(Ordering::SeqCst) {
+            // The task will be cancelled by the owned-list shutdown; drop this ref.
+            drop(task);
+            return;
+        }
+        self.shared.inject.push(task);
+        // Pairs with the fence in `shutdown`: either we see the flag and drain, or the
+        // shutdown's final drain sees our push. Nothing is left in the queue.
+        fence(Ordering::SeqCst);
+        if self.shared.shutdown.load(Ordering::Relaxed) {
+            self.shared.drain_inject();
+            return;
+        }
+        self.notify_parked();
+    }
+
+    fn notify_parked(&self) {
+        if let Some(index) = self.shared.idle.worker_to_notify() {
+            self.shared.remotes[index].unparker.unpark();
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        if self.shared.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        for (index, remote) in self.shared.remotes.iter().enumerate() {
+            self.shared.idle.unpark_worker_by_id(index);
+            remote.unparker.unpark();
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.shared.remotes.len()
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+}
+
+impl Shared {
+    fn drain_inject(&self) {
+        loop {
+            match self.inject.steal() {
+                Steal::Success(task) => drop(task),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+}
+
+fn run(handle: Arc<Handle>, core: Box<Core>) {
+    struct Exit<'a>(&'a Handle);
+    impl Drop for Exit<'_> {
+        fn drop(&mut self) {
+            if let Some(f) = &self.0.config.before_stop {
+                f();
+            }
+            *self.0.shared.alive.lock() -= 1;
+            self.0.shared.alive_cv.notify_all();
+        }
+    }
+    let _exit = Exit(&handle);
+    if let Some(f) = &handle.config.after_start {
+        f();
+    }
+    let sched = crate::scheduler::Handle::MultiThread(handle.clone());
+    let _enter = context::enter_runtime(&sched, true);
+    let cx = Context {
+        handle: handle.clone(),
+        core: RefCell::new(Some(core)),
+    };
+    context::set_scheduler(SchedulerContext::MultiThread(&cx));
+    cx.run();
+    // `_enter` restores the scheduler context before `cx` goes away.
+}
+
+enum Step {
+    Run(Notified),
+    Park,
+}
+
+impl Context {
+    fn run(&self) {
+        let shared = &self.handle.shared;
+        let event_interval = self.handle.config.event_interval.max(1);
+        let global_interval = self.handle.config.global_queue_interval.max(1);
+        loop {
+            let maintenance = {
+                let mut guard = self.core.borrow_mut();
+                let Some(core) = guard.as_mut() else {
+                    // `block_in_place` handed the core to another thread: this thread
+                    // is no longer a worker.
+                    return;
+                };
+                core.tick = core.tick.wrapping_add(1);
+                core.tick % event_interval == 0
+            };
+            if maintenance {
+                if shared.is_shutdown() {
+                    break;
+                }
+                // Not under the core borrow: wakes fired by the driver schedule locally.
+                shared.driver.poll_now();
+            }
+            let step = {
+                let mut guard = self.core.borrow_mut();
+                let core = guard.as_mut().expect("core present");
+                if let Some(task) = core.next_task(shared, global_interval) {
+                    Step::Run(task)
+                } else if let Some(task) = core.steal_work(shared) {
+                    Step::Run(task)
+                } else {
+                    Step::Park
+                }
+            };
+            match step {
+                Step::Run(task) => self.run_task(task),
+                Step::Park => {
+                    if !self.park() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.pre_shutdown();
+    }
+
+    fn run_task(&self, task: Notified) {
+        {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut().expect("core present");
+            if core.is_searching {
+                core.is_searching = false;
+                if self.handle.shared.idle.transition_worker_from_searching() {
+                    // We were the last searcher: wake another worker to keep looking, so
+                    // that work queued behind this task is not stranded.
+                    self.handle.notify_parked();
+                }
+            }
+        }
+        coop::budget(|| task.run());
+    }
+
+    /// Parks until woken. Returns false when the runtime is shutting down.
+    fn park(&self) -> bool {
+        let shared = &self.handle.shared;
+        // Out of the context while parked: wakes fired by the driver on this thread go
+        // through the global queue instead of borrowing the core.
+        let mut core = self.core.borrow_mut().take().expect("core present");
+        if core.lifo.is_some() || !core.run_queue.is_empty() {
+            *self.core.borrow_mut() = Some(core);
+            return true;
+        }
+        if shared.is_shutdown() {
+            *self.core.borrow_mut() = Some(core);
+            return false;
+        }
+        let last_searcher = shared
+            .idle
+            .transition_worker_to_parked(core.index, core.is_searching);
+        core.is_searching = false;
+        if last_searcher && shared.work_pending() {
+            self.handle.notify_parked();
+        }
+        let keep_running = loop {
+            core.park.park();
+            if shared.is_shutdown() {
+                break false;
+            }
+            if !shared.idle.is_parked(core.index) {
+                // Woken by `notify_parked`, which counted us as a searcher.
+                core.is_searching = true;
+                break true;
+            }
+        };
+        *self.core.borrow_mut() = Some(core);
+        keep_running
+    }
+
+    fn pre_shutdown(&self) {
+        let shared = &self.handle.shared;
+        // Take the core out first: wakes fired while futures drop below go to the
+        // global queue, which drops them during shutdown.
+        let core = self.core.borrow_mut().take();
+        if let Some(mut core) = core {
+            if core.is_searching {
+                core.is_searching = false;
+                shared.idle.transition_worker_from_searching();
+            }
+            drop(core.lifo.take());
+            while let Some(task) = core.run_queue.pop() {
+                drop(task);
+            }
+            shared.owned.close_and_shutdown_all(core.index);
+        }
+        shared.drain_inject();
+    }
+}
+
+impl Shared {
+    /// Whether any queue holds a task (the last searcher's final look).
+    fn work_pending(&self) -> bool {
+        !self.inject.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+    }
+}
+
+impl Core {
+    fn next_task(&mut self, shared: &Shared, global_interval: u32) -> Option<Notified> {
+        if self.tick % global_interval == 0 {
+            // Fairness: the global queue gets a turn even when local work never ends.
+            if let Some(task) = steal_one(&shared.inject) {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.lifo.take() {
+            if self.lifo_polls < MAX_LIFO_POLLS {
+                self.lifo_polls += 1;
+                return Some(task);
+            }
+            // A task re-woken over and over must not starve the local queue.
+            self.run_queue.push(task);
+        }
+        self.lifo_polls = 0;
+        if let Some(task) = self.run_queue.pop() {
+            return Some(task);
+        }
+        if shared.inject.is_empty() {
+            return None;
+        }
+        loop {
+            match shared.inject.steal_batch_and_pop(&self.run_queue) {
+                Steal::Success(task) => return Some(task),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+        if !self.is_searching {
+            if !shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.is_searching = true;
+        }
+        let n = shared.remotes.len();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match shared.remotes[victim]
+                    .stealer
+                    .steal_batch_and_pop(&self.run_queue)
+                {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+        loop {
+            match shared.inject.steal_batch_and_pop(&self.run_queue) {
+                Steal::Success(task) => return Some(task),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// xorshift32: a cheap per-worker random victim choice.
+    fn next_rand(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+}
+
+fn steal_one(inject: &Injector<Notified>) -> Option<Notified> {
+    loop {
+        match inject.steal() {
+            Steal::Success(task) => return Some(task),
+            Steal::Empty => return None,
+            Steal::Retry => std::hint::spin_loop(),
+        }
+    }
+}
+
+pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    match context::scheduler() {
+        SchedulerContext::MultiThread(ptr) => {
+            // SAFETY: set by `run` for this thread while the `Context` lives.
+            let cx = unsafe { &*ptr };
+            let core = cx.core.borrow_mut().take();
+            if let Some(core) = core {
+                // Hand the queue to a fresh worker thread so the other tasks keep going.
+                if let Err((e, core)) = cx.handle.launch_worker(core) {
+                    *cx.core.borrow_mut() = Some(core);
+                    eprintln!(
+                        "magpie: block_in_place could not start a replacement worker ({e}); \
+                         running the closure on the worker"
+                    );
+                }
+            }
+            let _exit = context::exit_runtime();
+            f()
+        }
+        SchedulerContext::CurrentThread(_) => panic!(
+            "`block_in_place` can only be called on the multi-thread runtime: a \
+             current-thread runtime has no other thread to run its tasks meanwhile. \
+             Use `spawn_blocking` instead, or build the runtime with \
+             `Builder::new_multi_thread()`."
+        ),
+        SchedulerContext::None => {
+            if let context::EnterRuntime::Entered {
+                allow_block_in_place: false,
+            } = context::runtime_state()
+            {
+                panic!(
+                    "`block_in_place` can only be called on the multi-thread runtime; \
+                     this thread drives a current-thread runtime. Use `spawn_blocking` \
+                     instead."
+                );
+            }
+            let _exit = context::exit_runtime();
+            f()
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The task allocation: header, core (scheduler handle + future/output stage) and
+//! trailer (join waker), laid out `#[repr(C)]` so that a `NonNull<Header>` is also a
+//! pointer to the whole cell. One heap allocation per task; wakers, `Notified` queue
+//! entries, `JoinHandle` and `AbortHandle` are all pointers to it, counted in the state
+//! word.
+//!
+//! ```text
+//! +-------------------- Cell<T, S> (one Box) --------------------+
+//! | Header  | state word | &'static Vtable | list links | ids     |
+//! | Core    | scheduler S (Arc of the runtime handle)             |
+//! |         | stage: Running(future) | Finished(output) | Consumed|
+//! | Trailer | join waker: Option<Waker>                           |
+//! +-------------------------------------------------------------+
+//! ```
+
+use super::state::State;
+use super::{Id, JoinError};
+use crate::loom::cell::UnsafeCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+#[repr(C)]
+pub(crate) struct Cell<T: Future, S> {
+    pub(super) header: Header,
+    pub(super) core: Core<T, S>,
+    pub(super) trailer: Trailer,
+}
+
+/// Links of the intrusive owned-task list.
+#[derive(Default)]
+pub(crate) struct Pointers {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+}
+
+#[repr(C)]
+pub(crate) struct Header {
+    pub(super) state: State,
+    pub(super) vtable: &'static Vtable,
+    /// Links of the owned-task list. Accessed only under the lock of the list shard
+    /// that `owner_id` names.
+    pub(crate) owned: UnsafeCell<Pointers>,
+    /// Id of the `OwnedTasks` list this task belongs to (0: none). Immutable.
+    pub(crate) owner_id: u64,
+    pub(crate) id: Id,
+}
+
+// SAFETY: the header's mutable parts are the atomic state word and the list links,
+// which are only touched under the owning list's shard lock.
+unsafe impl Send for Header {}
+// SAFETY: as above.
+unsafe impl Sync for Header {}
+
+pub(crate) struct Core<T: Future, S> {
+    pub(super) scheduler: S,
+    pub(super) stage: UnsafeCell<Stage<T>>,
+}
+
+pub(crate) enum Stage<T: Future> {
+    Running(T),
+    Finished(Result<T::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct Trailer {
+    /// The `JoinHandle`'s waker; ownership governed by the JOIN_WAKER bit (state.rs).
+    pub(super) waker: UnsafeCell<Option<Waker>>,
+}
+
+/// Type-erased entry points into the generic task code.
+pub(crate) struct Vtable {
+    pub(super) poll: unsafe fn(NonNull<Header>),
+    pub(super) schedule: unsafe fn(NonNull<Header>),
+    pub(super) dealloc: unsafe fn(NonNull<Header>),
+    pub(super) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    pub(super) drop_join_handle_slow: unsafe fn(NonNull<Header>),
+    pub(super) shutdown: unsafe fn(NonNull<Header>),
+}
+
+impl<T: Future, S> Cell<T, S> {
+    pub(super) fn new(
+        future: T,
+        scheduler: S,
+        id: Id,
+        owner_id: u64,
+        vtable: &'static Vtable,
+    ) -> Box<Self> {
+        Box::new(Cell {
+            header: Header {
+                state: State::new(owner_id != 0),
+                vtable,
+                owned: UnsafeCell::new(Pointers::default()),
+                owner_id,
+                id,
+            },
+            core: Core {
+                scheduler,
+                stage: UnsafeCell::new(Stage::Running(future)),
+            },
+            trailer: Trailer {
+                waker: UnsafeCell::new(None),
+            },
+        })
+    }
+}
+
+impl<T: Future, S> Core<T, S> {
+    /// Polls the future.
+    ///
+    /// # Safety
+    /// The caller holds RUNNING (exclusive access to the stage) and the stage is
+    /// `Running`.
+    pub(super) unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<T::Output> {
+        self.stage.with_mut(|ptr| {
+            // SAFETY: RUNNING gives this thread exclusive access to the stage; the
+            // future lives inside the heap cell and never moves until dropped, so
+            // pinning it is sound.
+            match unsafe { &mut *ptr } {
+                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
+                _ => unreachable!("task polled after completion"),
+            }
+        })
+    }
+
+    /// Drops whatever the stage holds.
+    ///
+    /// # Safety
+    /// The caller has exclusive access to the stage (RUNNING, or COMPLETE and the
+    /// output is the caller's).
+    pub(super) unsafe fn drop_future_or_output(&self) {
+        // SAFETY: exclusive access per the caller's contract. Setting `Consumed` first
+        // and dropping after means a panicking Drop leaves a consistent stage.
+        let old = self
+            .stage
+            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, Stage::Consumed) });
+        drop(old);
+    }
+
+    /// # Safety
+    /// As for `drop_future_or_output`; the stage is `Consumed`.
+    pub(super) unsafe fn store_output(&self, out: Result<T::Output, JoinError>) {
+        // SAFETY: exclusive access per the caller's contract; the old stage is
+        // `Consumed`, so overwriting it drops nothing.
+        self.stage
+            .with_mut(|ptr| unsafe { std::ptr::write(ptr, Stage::Finished(out)) });
+    }
+
+    /// # Safety
+    /// COMPLETE is set and the caller is the `JoinHandle`, which owns the output.
+    pub(super) unsafe fn take_output(&self) -> Result<T::Output, JoinError> {
+        // SAFETY: per the caller's contract nobody else touches the stage.
+        self.stage.with_mut(
+            |ptr| match unsafe { std::ptr::replace(ptr, Stage::Consumed) } {
+                Stage::Finished(out) => out,
+                _ => panic!("JoinHandle polled after it returned its output"),
+            },
+        )
+    }
+}
+
+impl Trailer {
+    /// # Safety
+    /// The caller owns the waker slot (see JOIN_WAKER in state.rs).
+    pub(super) unsafe fn set_waker(&self, waker: Option<Waker>) {
+        // SAFETY: the caller owns the slot.
+        self.waker.with_mut(|ptr| unsafe { *ptr = waker });
+    }
+
+    /// # Safety
+    /// The slot is readable: JOIN_WAKER is set (the handle may read it) or the caller
+    /// owns it.
+    pub(super) unsafe fn will_wake(&self, waker: &Waker) -> bool {
+        // SAFETY: JOIN_WAKER set makes the slot read-only for everyone, so a shared read
+        // is sound.
+        self.waker.with(|ptr| match unsafe { &*ptr } {
+            Some(w) => w.will_wake(waker),
+            None => false,
+        })
+    }
+
+    /// # Safety
+    /// COMPLETE and JOIN_WAKER are set: the runtime side may read the slot.
+    pub(super) unsafe fn wake_join(&self) {
+        // SAFETY: with JOIN_WAKER set the handle no longer writes the slot.
+        self.waker.with(|ptr| {
+            if let Some(w) = unsafe { &*ptr } {
+                w.wake_by_ref();
+            }
+        });
+    }
+}

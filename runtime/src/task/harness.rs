@@ -1,0 +1,293 @@
+//! The generic code behind the task vtable: poll, cancel, complete, read the output,
+//! drop the `JoinHandle`, shut down, free.
+
+use super::core::{Cell, Header, Vtable};
+use super::state::{ToIdle, ToRunning};
+use super::waker::borrowed_waker;
+use super::{JoinError, Notified, Schedule, Task};
+use crate::context;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+pub(super) struct VtableOf<T, S>(std::marker::PhantomData<(T, S)>);
+
+impl<T: Future + Send + 'static, S: Schedule> VtableOf<T, S>
+where
+    T::Output: Send + 'static,
+{
+    pub(super) const VTABLE: Vtable = Vtable {
+        poll: poll::<T, S>,
+        schedule: schedule::<T, S>,
+        dealloc: dealloc::<T, S>,
+        try_read_output: try_read_output::<T, S>,
+        drop_join_handle_slow: drop_join_handle_slow::<T, S>,
+        shutdown: shutdown::<T, S>,
+    };
+}
+
+/// # Safety
+/// `ptr` points at a live `Cell<T, S>`.
+unsafe fn cell<'a, T: Future, S>(ptr: NonNull<Header>) -> &'a Cell<T, S> {
+    // SAFETY: `Cell` is `repr(C)` with the header first, and the vtable that led here
+    // was built for exactly this `T` and `S`.
+    unsafe { ptr.cast::<Cell<T, S>>().as_ref() }
+}
+
+/// Runs a `Notified`: consumes its reference.
+unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the `Notified` being run holds a reference.
+    let cell = unsafe { cell::<T, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Success => {
+            let waker = borrowed_waker(ptr);
+            let mut cx = Context::from_waker(&waker);
+            // SAFETY: we hold RUNNING.
+            if unsafe { poll_future(cell, &mut cx) }.is_ready() {
+                // SAFETY: still RUNNING; the output is stored.
+                unsafe { complete(ptr, cell) };
+                return;
+            }
+            match cell.header.state.transition_to_idle() {
+                ToIdle::Ok => {}
+                ToIdle::OkNotified => {
+                    // SAFETY: the reference of the run `Notified` carries over.
+                    let task = unsafe { Notified::from_raw(ptr) };
+                    cell.core.scheduler.yield_now(task);
+                }
+                // SAFETY: that was the last reference.
+                ToIdle::OkDealloc => unsafe { dealloc::<T, S>(ptr) },
+                ToIdle::Cancelled => {
+                    // SAFETY: RUNNING is still held (the idle transition did not happen).
+                    unsafe {
+                        cancel_task(cell);
+                        complete(ptr, cell);
+                    }
+                }
+            }
+        }
+        ToRunning::Cancelled => {
+            // SAFETY: we hold RUNNING.
+            unsafe {
+                cancel_task(cell);
+                complete(ptr, cell);
+            }
+        }
+        ToRunning::Failed => {}
+        // SAFETY: that was the last reference.
+        ToRunning::Dealloc => unsafe { dealloc::<T, S>(ptr) },
+    }
+}
+
+/// Polls the future once, storing its output (or the panic) when it finishes.
+///
+/// # Safety
+/// The caller holds RUNNING.
+unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> Poll<()> {
+    let id = cell.header.id;
+    let _guard = context::set_current_task_id(Some(id));
+    // SAFETY: RUNNING is held.
+    let res = catch_unwind(AssertUnwindSafe(|| unsafe { cell.core.poll(cx) }));
+    let out = match res {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(out)) => Ok(out),
+        Err(payload) => Err(JoinError::panic(id, payload)),
+    };
+    // SAFETY: RUNNING is held.
+    let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+        cell.core.drop_future_or_output()
+    }));
+    let out = match (out, dropped) {
+        (out, Ok(())) => out,
+        (Ok(value), Err(payload)) => {
+            // The future's Drop panicked after it produced a value.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+            Err(JoinError::panic(id, payload))
+        }
+        (Err(first), Err(_second)) => Err(first),
+    };
+    // SAFETY: RUNNING is held and the stage is `Consumed`.
+    unsafe { cell.core.store_output(out) };
+    Poll::Ready(())
+}
+
+/// Drops the future and stores a cancellation error.
+///
+/// # Safety
+/// The caller holds RUNNING.
+unsafe fn cancel_task<T: Future, S>(cell: &Cell<T, S>) {
+    let id = cell.header.id;
+    let _guard = context::set_current_task_id(Some(id));
+    // SAFETY: RUNNING is held.
+    let res = catch_unwind(AssertUnwindSafe(|| unsafe {
+        cell.core.drop_future_or_output()
+    }));
+    let err = match res {
+        Ok(()) => JoinError::cancelled(id),
+        Err(payload) => JoinError::panic(id, payload),
+    };
+    // SAFETY: RUNNING is held and the stage is `Consumed`.
+    unsafe { cell.core.store_output(Err(err)) };
+}
+
+/// RUNNING -> COMPLETE, notify or clean up for the join handle, leave the owned list,
+/// drop the running reference (and the list's).
+///
+/// # Safety
+/// The caller holds RUNNING and one reference, which this consumes.
+unsafe fn complete<T: Future, S: Schedule>(ptr: NonNull<Header>, cell: &Cell<T, S>) {
+    let snapshot = cell.header.state.transition_to_complete();
+    // Code run here (an output's Drop, a join waker's wake) may panic; it must not
+    // unwind through the worker.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !snapshot.is_join_interested() {
+            // Nobody will read the output: drop it here.
+            let _guard = context::set_current_task_id(Some(cell.header.id));
+            // SAFETY: COMPLETE without JOIN_INTEREST: the output belongs to us.
+            unsafe { cell.core.drop_future_or_output() };
+        } else if snapshot.is_join_waker_set() {
+            // SAFETY: COMPLETE and JOIN_WAKER: the slot is ours to read.
+            unsafe { cell.trailer.wake_join() };
+            let after = cell.header.state.unset_waker_after_complete();
+            if !after.is_join_interested() {
+                // The handle was dropped meanwhile and left the waker to us.
+                // SAFETY: JOIN_WAKER was ours and the handle is gone.
+                unsafe { cell.trailer.set_waker(None) };
+            }
+        }
+    }));
+
+    // SAFETY: the caller's reference keeps the task alive for this borrow; ManuallyDrop
+    // keeps the temporary handle from dropping it.
+    let me = ManuallyDrop::new(unsafe { Task::<S>::from_raw(ptr) });
+    let released = match cell.core.scheduler.release(&me) {
+        Some(list_ref) => {
+            std::mem::forget(list_ref);
+            2
+        }
+        None => 1,
+    };
+    if cell.header.state.transition_to_terminal(released) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<T, S>(ptr) };
+    }
+}
+
+unsafe fn schedule<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller transferred a reference for the `Notified`.
+    let cell = unsafe { cell::<T, S>(ptr) };
+    // SAFETY: as above.
+    cell.core
+        .scheduler
+        .schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+unsafe fn dealloc<T: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the reference count reached zero, so nothing else points at the cell; it
+    // was allocated by `Box` in `Cell::new`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) });
+}
+
+unsafe fn try_read_output<T: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: the `JoinHandle` calling this holds a reference.
+    let cell = unsafe { cell::<T, S>(ptr) };
+    // SAFETY: `dst` points at the caller's `Poll<Result<T::Output, JoinError>>`.
+    let dst = unsafe { &mut *(dst as *mut Poll<Result<T::Output, JoinError>>) };
+    // SAFETY: we are the `JoinHandle`.
+    if unsafe { can_read_output(cell, waker) } {
+        // SAFETY: COMPLETE was observed and we are the `JoinHandle`: the output is ours.
+        *dst = Poll::Ready(unsafe { cell.core.take_output() });
+    }
+}
+
+/// Returns true when the output can be taken; otherwise leaves `waker` registered.
+///
+/// # Safety
+/// Called by the `JoinHandle` only.
+unsafe fn can_read_output<T: Future, S>(cell: &Cell<T, S>, waker: &Waker) -> bool {
+    let state = &cell.header.state;
+    let snapshot = state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    let res = if snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER set: reading the slot is allowed.
+        if unsafe { cell.trailer.will_wake(waker) } {
+            return false;
+        }
+        state
+            .unset_waker()
+            // SAFETY: unset_waker succeeded: the slot is ours again.
+            .and_then(|_| unsafe { set_join_waker(cell, waker.clone()) })
+    } else {
+        // SAFETY: JOIN_WAKER clear and not complete: the slot is ours.
+        unsafe { set_join_waker(cell, waker.clone()) }
+    };
+    match res {
+        Ok(_) => false,
+        Err(s) => {
+            debug_assert!(s.is_complete());
+            true
+        }
+    }
+}
+
+/// # Safety
+/// The handle owns the slot (JOIN_WAKER clear, not complete).
+unsafe fn set_join_waker<T: Future, S>(
+    cell: &Cell<T, S>,
+    waker: Waker,
+) -> Result<super::state::Snapshot, super::state::Snapshot> {
+    // SAFETY: the slot is ours.
+    unsafe { cell.trailer.set_waker(Some(waker)) };
+    let res = cell.header.state.set_join_waker();
+    if res.is_err() {
+        // Completed before we could hand it over: the slot is still ours.
+        // SAFETY: as above.
+        unsafe { cell.trailer.set_waker(None) };
+    }
+    res
+}
+
+unsafe fn drop_join_handle_slow<T: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the `JoinHandle`'s reference keeps the cell alive.
+    let cell = unsafe { cell::<T, S>(ptr) };
+    let (prev, next) = cell.header.state.transition_to_join_handle_dropped();
+    if prev.is_complete() {
+        // The output is ours to drop.
+        let _guard = context::set_current_task_id(Some(cell.header.id));
+        // SAFETY: COMPLETE observed with JOIN_INTEREST held: the output belongs to us.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            cell.core.drop_future_or_output()
+        }));
+    }
+    if !next.is_join_waker_set() {
+        // SAFETY: with JOIN_WAKER clear the slot is the handle's.
+        unsafe { cell.trailer.set_waker(None) };
+    }
+    if cell.header.state.ref_dec() {
+        // SAFETY: last reference.
+        unsafe { dealloc::<T, S>(ptr) };
+    }
+}
+
+/// Cancels the task for runtime shutdown; consumes one reference.
+unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the cell alive.
+    let cell = unsafe { cell::<T, S>(ptr) };
+    if !cell.header.state.transition_to_shutdown() {
+        // Running (its runner will cancel it) or already complete.
+        if cell.header.state.ref_dec() {
+            // SAFETY: last reference.
+            unsafe { dealloc::<T, S>(ptr) };
+        }
+        return;
+    }
+    // SAFETY: transition_to_shutdown gave us RUNNING.
+    unsafe {
+        cancel_task(cell);
+        complete(ptr, cell);
+    }
+}

@@ -1,0 +1,125 @@
+//! Tasks: the unit of concurrency, and the handles users hold to them.
+//!
+//! A task is one heap allocation (see `core.rs`) whose lifecycle is one atomic state
+//! word (see `state.rs`, which documents every bit and transition). `JoinHandle`,
+//! `AbortHandle`, wakers and run-queue entries are counted pointers to it.
+
+mod core;
+mod error;
+mod harness;
+mod join;
+pub(crate) mod list;
+mod raw;
+mod state;
+mod waker;
+
+pub use self::error::JoinError;
+pub use self::join::{AbortHandle, JoinHandle};
+pub(crate) use self::raw::{Notified, RawTask, Task};
+
+pub use crate::blocking::spawn_blocking;
+pub use crate::scheduler::multi_thread::block_in_place;
+pub use magpie_base::coop::consume_budget;
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU64;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The scheduler a task belongs to: where a woken task goes, and what happens when it
+/// completes.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// Removes the task from the scheduler's owned-task list, returning the list's
+    /// reference (or `None` when the task is not in a list).
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>>;
+
+    /// Queues a woken task.
+    fn schedule(&self, task: Notified<Self>);
+
+    /// Queues a task that woke itself while running: it goes behind the others.
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule(task);
+    }
+}
+
+/// An opaque, unique identifier of a task (never reused within a process).
+///
+/// ```
+/// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let handle = magpie_runtime::spawn(async { magpie_runtime::task::id() });
+/// let id = handle.id();
+/// assert_eq!(handle.await.unwrap(), id);
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, Hash, Eq, PartialEq, Ord, PartialOrd)]
+pub struct Id(NonZeroU64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Id(NonZeroU64::new(n).expect("task id counter wrapped"))
+    }
+
+    /// The id as a number.
+    pub fn as_u64(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The id of the task being polled on this thread.
+///
+/// # Panics
+/// When called outside a task. Use [`try_id`] to get an `Option`.
+#[track_caller]
+pub fn id() -> Id {
+    try_id().expect("magpie::task::id() called outside of a task")
+}
+
+/// The id of the task being polled on this thread, or `None` outside a task.
+pub fn try_id() -> Option<Id> {
+    crate::context::current_task_id()
+}
+
+/// Yields to the scheduler: the current task goes to the back of the run queue, so
+/// other tasks run before it is polled again (asyncio's `await asyncio.sleep(0)`).
+///
+/// ```
+/// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// for _ in 0..3 {
+///     magpie_runtime::task::yield_now().await;
+/// }
+/// # });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // A task woken while it runs is re-queued behind the others after this poll.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

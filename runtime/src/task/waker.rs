@@ -1,0 +1,59 @@
+//! Task wakers: a `Waker` is a pointer to the task header plus a static vtable. Clone,
+//! wake and drop are single atomic operations on the state word (no allocation).
+
+use super::core::Header;
+use super::state::{ToNotifiedByRef, ToNotifiedByVal};
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_by_val, wake_by_ref, drop_waker);
+
+/// A waker borrowing the caller's reference (no ref count change); it must not outlive
+/// the task poll that created it, which `ManuallyDrop` plus the borrow guarantee.
+pub(super) fn borrowed_waker(header: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: the vtable functions below uphold the RawWaker contract; ManuallyDrop
+    // keeps this copy from dropping the reference it does not own.
+    ManuallyDrop::new(unsafe {
+        Waker::from_raw(RawWaker::new(header.as_ptr() as *const (), &VTABLE))
+    })
+}
+
+fn header<'a>(ptr: *const ()) -> &'a Header {
+    // SAFETY: every RawWaker built here points at a live task header: the waker holds a
+    // reference, so the allocation outlives it.
+    unsafe { &*(ptr as *const Header) }
+}
+
+unsafe fn clone(ptr: *const ()) -> RawWaker {
+    header(ptr).state.ref_inc();
+    RawWaker::new(ptr, &VTABLE)
+}
+
+unsafe fn wake_by_val(ptr: *const ()) {
+    let h = header(ptr);
+    let nn = NonNull::from(h);
+    match h.state.transition_to_notified_by_val() {
+        // SAFETY: the waker's reference now belongs to the new `Notified`.
+        ToNotifiedByVal::Submit => unsafe { (h.vtable.schedule)(nn) },
+        // SAFETY: that was the last reference.
+        ToNotifiedByVal::Dealloc => unsafe { (h.vtable.dealloc)(nn) },
+        ToNotifiedByVal::DoNothing => {}
+    }
+}
+
+unsafe fn wake_by_ref(ptr: *const ()) {
+    let h = header(ptr);
+    if let ToNotifiedByRef::Submit = h.state.transition_to_notified_by_ref() {
+        // SAFETY: the transition added a reference for the new `Notified`.
+        unsafe { (h.vtable.schedule)(NonNull::from(h)) }
+    }
+}
+
+unsafe fn drop_waker(ptr: *const ()) {
+    let h = header(ptr);
+    if h.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (h.vtable.dealloc)(NonNull::from(h)) }
+    }
+}
