@@ -33,8 +33,8 @@ mod notify;
 pub mod oneshot;
 mod semaphore;
 
-pub use notify::{Notified, Notify};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

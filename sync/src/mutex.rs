@@ -141,9 +141,9 @@ impl<T: ?Sized> Mutex<T> {
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         self.acquire().await;
         OwnedMutexGuard {
-                lock: self,
-                _p: PhantomData,
-            }
+            lock: self,
+            _p: PhantomData,
+        }
     }
 
     /// [`Mutex::try_lock`] for an `Arc`-held mutex.

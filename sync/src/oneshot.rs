@@ -140,10 +140,12 @@ impl<T> Sender<T> {
                 inner.state.fetch_or(TX_DONE, Release);
                 return Err(v.expect("value just written"));
             }
-            match inner
-                .state
-                .compare_exchange_weak(cur, cur | VALUE_SENT | TX_DONE, AcqRel, Acquire)
-            {
+            match inner.state.compare_exchange_weak(
+                cur,
+                cur | VALUE_SENT | TX_DONE,
+                AcqRel,
+                Acquire,
+            ) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
             }

@@ -195,7 +195,7 @@ impl<T> fmt::Debug for Sender<T> {
 impl<T> WeakSender<T> {
     /// A sender, unless every (strong) sender is already gone.
     pub fn upgrade(&self) -> Option<Sender<T>> {
-        self.chan.upgrade().map(|chan| Sender { chan })
+        Chan::upgrade(&self.chan).map(|chan| Sender { chan })
     }
 
     /// Number of live senders.

@@ -61,10 +61,7 @@ impl Unbounded {
                 return false;
             }
             assert!(cur < usize::MAX - 2, "unbounded channel overflow");
-            match self
-                .0
-                .compare_exchange_weak(cur, cur + 2, AcqRel, Acquire)
-            {
+            match self.0.compare_exchange_weak(cur, cur + 2, AcqRel, Acquire) {
                 Ok(_) => return true,
                 Err(actual) => cur = actual,
             }
@@ -192,17 +189,17 @@ impl<T, S: Semaphore> Tx<T, S> {
 
 impl<T, S> Chan<T, S> {
     /// Upgrades a weak handle: a new sender, unless every sender is gone.
-    pub(crate) fn upgrade(self: &Arc<Self>) -> Option<Tx<T, S>> {
-        let mut cur = self.tx_count.load(Acquire);
+    pub(crate) fn upgrade(this: &Arc<Self>) -> Option<Tx<T, S>> {
+        let mut cur = this.tx_count.load(Acquire);
         loop {
             if cur == 0 {
                 return None;
             }
-            match self
+            match this
                 .tx_count
                 .compare_exchange_weak(cur, cur + 1, AcqRel, Acquire)
             {
-                Ok(_) => return Some(Tx { chan: self.clone() }),
+                Ok(_) => return Some(Tx { chan: this.clone() }),
                 Err(actual) => cur = actual,
             }
         }

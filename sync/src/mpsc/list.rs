@@ -190,10 +190,7 @@ impl<T> Tx<T> {
                 }
             }
             if may_advance && b.is_final() {
-                match self
-                    .block_tail
-                    .compare_exchange(cur, next, AcqRel, Acquire)
-                {
+                match self.block_tail.compare_exchange(cur, next, AcqRel, Acquire) {
                     Ok(_) => {
                         // An RMW reads the latest `tail_position`: every index taken
                         // by a sender that saw `cur` as the tail is below it.

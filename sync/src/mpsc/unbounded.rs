@@ -105,7 +105,7 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 impl<T> WeakUnboundedSender<T> {
     /// A sender, unless every (strong) sender is already gone.
     pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
-        self.chan.upgrade().map(|chan| UnboundedSender { chan })
+        Chan::upgrade(&self.chan).map(|chan| UnboundedSender { chan })
     }
 }
 
@@ -126,7 +126,8 @@ impl<T> Drop for WeakUnboundedSender<T> {
 
 impl<T> fmt::Debug for WeakUnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakUnboundedSender").finish_non_exhaustive()
+        f.debug_struct("WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 

@@ -8,7 +8,8 @@
 //! register: CAS WAITING -> REGISTERING, store the waker, CAS REGISTERING -> WAITING.
 //!           If a wake arrived meanwhile (state is REGISTERING|WAKING), take the waker
 //!           back out, reset to WAITING and wake it ourselves.
-//!           If the first CAS finds WAKING, a wake is in progress: wake the new waker now.
+//!           If the first CAS finds WAKING, a wake is in progress: wake the new waker
+//!           now (its task polls again and registers again).
 //! wake:     fetch_or(WAKING). If the state was WAITING, we own the cell: take the
 //!           waker, clear WAKING, wake it. Otherwise the registrar (or another waker)
 //!           handles it.
@@ -79,8 +80,12 @@ impl AtomicWaker {
                 }
             }
             Err(WAKING) => {
-                // A wake is in progress and will not see our waker: wake ourselves.
+                // A wake is in progress and will not see our waker (it was not stored),
+                // and later wakes would find the cell without it: wake the task now so
+                // it polls again. The hint lets the waking thread finish first (under
+                // loom it yields, so the model does not spin).
                 waker.wake_by_ref();
+                crate::loom::hint::spin_loop();
             }
             Err(_) => {
                 // Concurrent register calls: not used by this crate (single registrar).

@@ -226,11 +226,7 @@ mod tests {
     #[test]
     fn push_pop_remove() {
         let (a, b, c) = (node(1), node(2), node(3));
-        let (pa, pb, pc) = (
-            NonNull::from(&*a),
-            NonNull::from(&*b),
-            NonNull::from(&*c),
-        );
+        let (pa, pb, pc) = (NonNull::from(&*a), NonNull::from(&*b), NonNull::from(&*c));
         let mut l = LinkedList::<Node>::new();
         unsafe {
             l.push_back(pa);
