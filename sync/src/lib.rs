@@ -24,17 +24,29 @@
 
 pub(crate) use magpie_base::loom;
 
+mod barrier;
 mod batch_semaphore;
+pub mod broadcast;
+mod event;
+mod once_cell;
 mod util;
 
 pub mod mpsc;
 mod mutex;
 mod notify;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
+pub mod watch;
 
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

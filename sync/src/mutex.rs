@@ -70,6 +70,12 @@ impl fmt::Display for TryLockError {
 
 impl Error for TryLockError {}
 
+impl TryLockError {
+    pub(crate) fn new() -> Self {
+        TryLockError(())
+    }
+}
+
 impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     pub fn new(value: T) -> Self {

@@ -13,7 +13,7 @@
 //! value back and returns it). So `VALUE_SENT` is only ever set while the receiver is
 //! open, and once set the cell belongs to the receiver; the receiver never touches the
 //! cell without having seen `VALUE_SENT` (acquire). A value nobody took is dropped with
-//! the shared allocation, exactly once. Each side has an [`AtomicWaker`] for the other's
+//! the shared allocation, exactly once. Each side has an `AtomicWaker` for the other's
 //! signal: the receiver for the value (or the sender's drop), the sender for
 //! `Sender::closed`.
 
