@@ -1,1 +1,60 @@
 //! magpie-sync: channels, locks and notification primitives that work under any executor.
+//!
+//! Nothing here depends on a runtime: every primitive is a plain future that registers the
+//! polling task's [`Waker`](std::task::Waker), so it works under magpie, another
+//! executor, or a hand-written `block_on`. When they run on magpie's runtime, waiting
+//! operations (`recv`, `acquire`, `lock`, ...) spend the task's cooperative budget (see
+//! `magpie_base::coop`), so a task that always finds its channel ready still yields.
+//!
+//! | module / type | what it is | asyncio |
+//! |---|---|---|
+//! | [`mpsc`] | multi-producer, single-consumer queue, bounded or unbounded | `Queue` |
+//! | [`oneshot`] | one value, once | `Future` |
+//! | [`broadcast`] | every receiver sees every value (bounded ring) | |
+//! | [`watch`] | latest value, change notification | |
+//! | [`Mutex`], [`RwLock`] | async locks, FIFO-fair | `Lock` |
+//! | [`Semaphore`] | counting semaphore, FIFO-fair | `Semaphore` |
+//! | [`Notify`] | wake one / all waiting tasks | |
+//! | [`Event`] | a settable flag tasks wait on | `Event` |
+//! | [`Barrier`] | rendezvous of `n` tasks | `Barrier` |
+//! | [`OnceCell`] | lazily, asynchronously initialised value | |
+//!
+//! See `docs/sync.md` for the design and the table of cancel-safe methods.
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub(crate) use magpie_base::loom;
+
+mod barrier;
+mod batch_semaphore;
+pub mod broadcast;
+mod event;
+mod once_cell;
+mod util;
+
+pub mod mpsc;
+mod mutex;
+mod notify;
+pub mod oneshot;
+mod rwlock;
+mod semaphore;
+pub mod watch;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use event::Event;
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
+/// Runs a future to completion on the current thread (parking it between polls).
+///
+/// For doc examples and tests only; not part of the public API.
+#[doc(hidden)]
+pub fn __block_on<F: std::future::Future>(fut: F) -> F::Output {
+    util::block_on::block_on(fut)
+}

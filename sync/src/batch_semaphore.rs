@@ -1,0 +1,483 @@
+//! The semaphore core shared by [`Semaphore`](crate::Semaphore), [`Mutex`](crate::Mutex),
+//! [`RwLock`](crate::RwLock) and the bounded [`mpsc`](crate::mpsc) channel.
+//!
+//! A fair (FIFO) counting semaphore: an atomic word for the uncontended path and an
+//! intrusive queue of waiters, behind a short lock, for the contended one. An
+//! acquisition of `n` permits can be satisfied in several pieces: released permits are
+//! assigned to the queue's head waiter first, so a large request at the head is never
+//! starved by a stream of small ones (the "batch semaphore" idea of tokio; our own code).
+//!
+//! # State word (`state: AtomicUsize`)
+//!
+//! ```text
+//!  bit 0       CLOSED   set once by `close`, never cleared
+//!  bit 1       WAITERS  the waiter queue is non-empty; set and cleared only with the
+//!                       queue lock held
+//!  bits 2..    available permits (at most MAX_PERMITS)
+//! ```
+//!
+//! Invariant: `WAITERS` set implies zero available permits. Permits released while
+//! waiters exist go to the waiters (under the lock), and the bit is cleared in the same
+//! atomic step that deposits any leftover permits. So the lock-free fast paths are:
+//!
+//! * acquire: `CAS(state, state - n)` when `!CLOSED && !WAITERS && available >= n`;
+//! * release: `CAS(state, state + n)` when `!WAITERS`.
+//!
+//! Everything else takes the lock. An acquirer that cannot be satisfied takes all the
+//! available permits (under the lock, in the same CAS that sets `WAITERS`) and queues a
+//! node asking for the rest.
+//!
+//! # Waiter node (`remaining: AtomicUsize`)
+//!
+//! ```text
+//!  k > 0        queued, still needs k permits (written under the lock)
+//!  0            granted in full and unlinked; written last, after the waker was taken,
+//!               so the owning future may be freed as soon as it reads 0
+//!  NODE_CLOSED  unlinked by `close`; its partial permits were returned by the closer
+//! ```
+//!
+//! The owner reads `remaining` without the lock to complete; it takes the lock to
+//! re-register its waker or to unlink itself on drop. A dropped future hands back what
+//! it had been assigned (all of it if it was granted but never observed the grant), so
+//! cancellation loses no permit.
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::util::linked_list::{Link, LinkedList, Pointers};
+use crate::util::wake_list::WakeList;
+use magpie_base::coop;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker, ready};
+
+const CLOSED: usize = 0b01;
+const WAITERS: usize = 0b10;
+const SHIFT: usize = 2;
+const NODE_CLOSED: usize = usize::MAX;
+
+/// The semaphore core. See the module documentation.
+pub(crate) struct Semaphore {
+    state: AtomicUsize,
+    waiters: Mutex<LinkedList<Waiter>>,
+}
+
+/// Why a `try_acquire` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TryAcquireError {
+    Closed,
+    NoPermits,
+}
+
+/// The semaphore was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AcquireError;
+
+struct Waiter {
+    ptrs: Pointers<Waiter>,
+    /// Accessed only with the queue lock held.
+    waker: UnsafeCell<Option<Waker>>,
+    remaining: AtomicUsize,
+    /// Permits asked for; written before the node is linked, read by `close`.
+    requested: AtomicUsize,
+}
+
+// SAFETY: `waker` and `ptrs` are only touched under the queue lock; `remaining` is atomic.
+unsafe impl Sync for Waiter {}
+
+// SAFETY: `ptrs` is a field of `Waiter`, so the pointer stays inside the node.
+unsafe impl Link for Waiter {
+    unsafe fn pointers(node: NonNull<Self>) -> NonNull<Pointers<Self>> {
+        // SAFETY: the caller guarantees `node` is live.
+        unsafe { NonNull::from(&(*node.as_ptr()).ptrs) }
+    }
+}
+
+impl Semaphore {
+    /// The most permits a semaphore can hold.
+    pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    pub(crate) fn new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "a semaphore holds at most {} permits",
+            Self::MAX_PERMITS
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(LinkedList::new()),
+        }
+    }
+
+    /// A semaphore usable in `static`s (not available under loom).
+    #[cfg(not(loom))]
+    pub(crate) const fn const_new(permits: usize) -> Self {
+        assert!(permits <= Self::MAX_PERMITS);
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(LinkedList::new()),
+        }
+    }
+
+    pub(crate) fn available_permits(&self) -> usize {
+        self.state.load(Acquire) >> SHIFT
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.load(Acquire) & CLOSED != 0
+    }
+
+    /// Takes `n` permits now, or fails. Never barges past queued waiters.
+    pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
+        let mut cur = self.state.load(Acquire);
+        loop {
+            if cur & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            if cur & WAITERS != 0 || (cur >> SHIFT) < n {
+                return Err(TryAcquireError::NoPermits);
+            }
+            match self
+                .state
+                .compare_exchange_weak(cur, cur - (n << SHIFT), AcqRel, Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Waits for `n` permits.
+    pub(crate) fn acquire(&self, n: usize) -> Acquire<'_> {
+        Acquire {
+            sem: self,
+            node: Waiter {
+                ptrs: Pointers::new(),
+                waker: UnsafeCell::new(None),
+                remaining: AtomicUsize::new(0),
+                requested: AtomicUsize::new(n),
+            },
+            num: n,
+            state: AcqState::Init,
+        }
+    }
+
+    /// Returns `n` permits, handing them to queued waiters first.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut cur = self.state.load(Acquire);
+        while cur & WAITERS == 0 {
+            let next = Self::add(cur, n);
+            match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+        let guard = self.waiters.lock();
+        self.release_locked(n, guard);
+    }
+
+    fn add(cur: usize, n: usize) -> usize {
+        let avail = cur >> SHIFT;
+        assert!(
+            n <= Self::MAX_PERMITS - avail,
+            "a semaphore holds at most {} permits",
+            Self::MAX_PERMITS
+        );
+        cur + (n << SHIFT)
+    }
+
+    /// Distributes `n` permits to the queue (head first), depositing the rest.
+    fn release_locked<'a>(
+        &'a self,
+        n: usize,
+        mut guard: crate::loom::sync::MutexGuard<'a, LinkedList<Waiter>>,
+    ) {
+        let mut rem = n;
+        let mut wakers = WakeList::new();
+        loop {
+            while rem > 0 && wakers.can_push() {
+                let Some(node) = guard.front() else { break };
+                // SAFETY: linked nodes are live; we hold the lock.
+                let w = unsafe { node.as_ref() };
+                let need = w.remaining.load(Relaxed);
+                if need > rem {
+                    w.remaining.store(need - rem, Release);
+                    rem = 0;
+                    break;
+                }
+                rem -= need;
+                guard.pop_front();
+                // SAFETY: we hold the lock, which guards the waker cell.
+                let waker = w.waker.with_mut(|p| unsafe { (*p).take() });
+                // Last access to the node: its owner may free it once it reads 0.
+                w.remaining.store(0, Release);
+                wakers.push(waker);
+            }
+            if guard.is_empty() {
+                let mut cur = self.state.load(Acquire);
+                loop {
+                    let next = Self::add(cur & !WAITERS, rem);
+                    match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                        Ok(_) => break,
+                        Err(actual) => cur = actual,
+                    }
+                }
+                rem = 0;
+            }
+            drop(guard);
+            wakers.wake_all();
+            if rem == 0 {
+                return;
+            }
+            guard = self.waiters.lock();
+        }
+    }
+
+    /// Closes the semaphore: fails every queued and future acquisition.
+    pub(crate) fn close(&self) {
+        let mut guard = self.waiters.lock();
+        self.state.fetch_or(CLOSED, AcqRel);
+        let mut wakers = WakeList::new();
+        let mut returned = 0;
+        loop {
+            while wakers.can_push() {
+                let Some(node) = guard.pop_front() else { break };
+                // SAFETY: the node was linked, hence live; we hold the lock.
+                let w = unsafe { node.as_ref() };
+                // Return what had been assigned to the node so far.
+                let need = w.remaining.load(Relaxed);
+                returned += w.requested.load(Relaxed) - need;
+                // SAFETY: lock held.
+                let waker = w.waker.with_mut(|p| unsafe { (*p).take() });
+                w.remaining.store(NODE_CLOSED, Release);
+                wakers.push(waker);
+            }
+            if guard.is_empty() {
+                let mut cur = self.state.load(Acquire);
+                loop {
+                    let next = Self::add(cur & !WAITERS, returned);
+                    match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                        Ok(_) => break,
+                        Err(actual) => cur = actual,
+                    }
+                }
+                drop(guard);
+                wakers.wake_all();
+                return;
+            }
+            drop(guard);
+            wakers.wake_all();
+            guard = self.waiters.lock();
+        }
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.load(Relaxed);
+        f.debug_struct("Semaphore")
+            .field("permits", &(s >> SHIFT))
+            .field("closed", &(s & CLOSED != 0))
+            .field("waiters", &(s & WAITERS != 0))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AcqState {
+    Init,
+    Queued,
+    Done,
+}
+
+/// Future of [`Semaphore::acquire`]: resolves once `num` permits are held by the caller.
+///
+/// Cancel-safe in the sense that matters: dropping it never loses permits (it returns
+/// what it was assigned); it does lose its place in the queue.
+pub(crate) struct Acquire<'a> {
+    sem: &'a Semaphore,
+    node: Waiter,
+    num: usize,
+    state: AcqState,
+}
+
+impl Acquire<'_> {
+    fn project(self: Pin<&mut Self>) -> (&Semaphore, &Waiter, usize, &mut AcqState) {
+        // SAFETY: we never move `node` out of the pinned future; the other fields are
+        // not structurally pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        (this.sem, &this.node, this.num, &mut this.state)
+    }
+
+    /// Registers without a waker if not yet queued; used by `enable`-style callers.
+    fn poll_inner(
+        sem: &Semaphore,
+        node: &Waiter,
+        num: usize,
+        state: &mut AcqState,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        match *state {
+            AcqState::Init => {
+                if num == 0 {
+                    *state = AcqState::Done;
+                    return Poll::Ready(if sem.is_closed() {
+                        Err(AcquireError)
+                    } else {
+                        Ok(())
+                    });
+                }
+                match sem.try_acquire(num) {
+                    Ok(()) => {
+                        *state = AcqState::Done;
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(TryAcquireError::Closed) => {
+                        *state = AcqState::Done;
+                        return Poll::Ready(Err(AcquireError));
+                    }
+                    Err(TryAcquireError::NoPermits) => {}
+                }
+                assert!(
+                    num <= Semaphore::MAX_PERMITS,
+                    "cannot acquire more than MAX_PERMITS"
+                );
+                let mut guard = sem.waiters.lock();
+                let mut cur = sem.state.load(Acquire);
+                loop {
+                    if cur & CLOSED != 0 {
+                        *state = AcqState::Done;
+                        return Poll::Ready(Err(AcquireError));
+                    }
+                    let avail = cur >> SHIFT;
+                    if cur & WAITERS == 0 && avail >= num {
+                        match sem.state.compare_exchange_weak(
+                            cur,
+                            cur - (num << SHIFT),
+                            AcqRel,
+                            Acquire,
+                        ) {
+                            Ok(_) => {
+                                *state = AcqState::Done;
+                                return Poll::Ready(Ok(()));
+                            }
+                            Err(actual) => {
+                                cur = actual;
+                                continue;
+                            }
+                        }
+                    }
+                    // Take what is there and queue for the rest.
+                    debug_assert!(avail < num);
+                    match sem
+                        .state
+                        .compare_exchange_weak(cur, WAITERS, AcqRel, Acquire)
+                    {
+                        Ok(_) => {
+                            node.remaining.store(num - avail, Relaxed);
+                            // SAFETY: the node is not linked yet; the lock is held.
+                            node.waker
+                                .with_mut(|p| unsafe { *p = Some(cx.waker().clone()) });
+                            // SAFETY: the node lives in a pinned future whose `Drop`
+                            // unlinks it (under this lock) before it is freed.
+                            unsafe { guard.push_back(NonNull::from(node)) };
+                            *state = AcqState::Queued;
+                            return Poll::Pending;
+                        }
+                        Err(actual) => cur = actual,
+                    }
+                }
+            }
+            AcqState::Queued => {
+                match node.remaining.load(Acquire) {
+                    0 => {
+                        *state = AcqState::Done;
+                        return Poll::Ready(Ok(()));
+                    }
+                    NODE_CLOSED => {
+                        *state = AcqState::Done;
+                        return Poll::Ready(Err(AcquireError));
+                    }
+                    _ => {}
+                }
+                let _guard = sem.waiters.lock();
+                match node.remaining.load(Acquire) {
+                    0 => {
+                        *state = AcqState::Done;
+                        Poll::Ready(Ok(()))
+                    }
+                    NODE_CLOSED => {
+                        *state = AcqState::Done;
+                        Poll::Ready(Err(AcquireError))
+                    }
+                    _ => {
+                        // SAFETY: the lock is held.
+                        node.waker.with_mut(|p| unsafe {
+                            match &*p {
+                                Some(w) if w.will_wake(cx.waker()) => {}
+                                _ => *p = Some(cx.waker().clone()),
+                            }
+                        });
+                        Poll::Pending
+                    }
+                }
+            }
+            AcqState::Done => panic!("Acquire polled after completion"),
+        }
+    }
+}
+
+impl Future for Acquire<'_> {
+    type Output = Result<(), AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut coop = ready!(coop::poll_proceed(cx));
+        let (sem, node, num, state) = self.project();
+        let res = ready!(Self::poll_inner(sem, node, num, state, cx));
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        if self.state != AcqState::Queued {
+            return;
+        }
+        let mut guard = self.sem.waiters.lock();
+        let rem = self.node.remaining.load(Acquire);
+        match rem {
+            NODE_CLOSED => {}
+            0 => {
+                // Granted in full but never observed: give it all back.
+                self.sem.release_locked(self.num, guard);
+            }
+            _ => {
+                // SAFETY: `rem > 0` under the lock means the node is still linked.
+                let removed = unsafe { guard.remove(NonNull::from(&self.node)) };
+                debug_assert!(removed);
+                if guard.is_empty() {
+                    self.sem.state.fetch_and(!WAITERS, AcqRel);
+                }
+                let assigned = self.num - rem;
+                if assigned > 0 {
+                    self.sem.release_locked(assigned, guard);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("num", &self.num)
+            .field("state", &self.state)
+            .finish()
+    }
+}

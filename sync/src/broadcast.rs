@@ -1,0 +1,426 @@
+//! A multi-producer, multi-consumer channel where every receiver sees every value.
+//!
+//! # Structure
+//!
+//! A ring of `capacity` slots (rounded up to a power of two) behind one short lock,
+//! together with the write position `pos` (total values ever sent), the receiver count
+//! and the list of waiting receivers. Slot `pos % capacity` holds value number `pos`
+//! plus the number of receivers that have yet to read it (`rem`); the last reader drops
+//! the value early, otherwise the next send overwrites it. A receiver keeps its own next
+//! position; if the sender has lapped it (`slot.pos != next`), it skips to the oldest
+//! value still held and reports `RecvError::Lagged(skipped)`.
+//!
+//! Receivers clone values out under the lock. This is the simple design (tokio's
+//! broadcast uses per-slot locks so that readers do not contend with each other); the
+//! lock is held only for a slot update or a clone.
+//!
+//! Waiting receivers are registered by receiver id (one entry per receiver, replaced on
+//! re-poll, removed on drop); a send wakes all of them.
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::sync::{Arc, Mutex};
+use futures_core::Stream;
+use magpie_base::coop;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker, ready};
+
+/// Error types of the broadcast channel.
+pub mod error {
+    use std::fmt;
+
+    /// Every receiver is gone; the value is handed back.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub struct SendError<T>(pub T);
+
+    /// Why `recv` returned no value.
+    #[derive(Debug, PartialEq, Eq, Clone)]
+    pub enum RecvError {
+        /// Every sender is gone and every value was received.
+        Closed,
+        /// The receiver fell behind: this many values were overwritten before it read
+        /// them. The next receive returns the oldest value still held.
+        Lagged(u64),
+    }
+
+    /// Why `try_recv` returned no value.
+    #[derive(Debug, PartialEq, Eq, Clone)]
+    pub enum TryRecvError {
+        /// Nothing new yet.
+        Empty,
+        /// Every sender is gone and every value was received.
+        Closed,
+        /// The receiver fell behind by this many values (see [`RecvError::Lagged`]).
+        Lagged(u64),
+    }
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SendError").finish_non_exhaustive()
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                RecvError::Closed => f.write_str("channel closed"),
+                RecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+            }
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+
+    impl fmt::Display for TryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TryRecvError::Empty => f.write_str("channel empty"),
+                TryRecvError::Closed => f.write_str("channel closed"),
+                TryRecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+            }
+        }
+    }
+
+    impl std::error::Error for TryRecvError {}
+}
+
+use error::{RecvError, SendError, TryRecvError};
+
+struct Slot<T> {
+    pos: u64,
+    rem: usize,
+    val: Option<T>,
+}
+
+struct Tail<T> {
+    pos: u64,
+    rx_count: usize,
+    closed: bool,
+    next_rx_id: u64,
+    buf: Box<[Slot<T>]>,
+    waiters: Vec<(u64, Waker)>,
+}
+
+struct Shared<T> {
+    tail: Mutex<Tail<T>>,
+    mask: u64,
+    tx_count: AtomicUsize,
+}
+
+/// Sends to every receiver; cloneable. See [`channel`].
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// Receives every value sent after it subscribed. See [`channel`].
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    next: u64,
+    id: u64,
+}
+
+/// Creates a broadcast channel keeping the last `capacity` values (rounded up to a power
+/// of two) for slow receivers.
+///
+/// # Panics
+///
+/// If `capacity` is 0.
+///
+/// # Examples
+///
+/// ```
+/// use magpie_sync::broadcast::{self, error::RecvError};
+/// # magpie_sync::__block_on(async {
+/// let (tx, mut rx1) = broadcast::channel(2);
+/// let mut rx2 = tx.subscribe();
+/// tx.send(1).unwrap();
+/// assert_eq!(rx1.recv().await, Ok(1));
+/// assert_eq!(rx2.recv().await, Ok(1));
+/// for i in 2..6 {
+///     tx.send(i).unwrap();
+/// }
+/// assert_eq!(rx1.recv().await, Err(RecvError::Lagged(2)));
+/// assert_eq!(rx1.recv().await, Ok(4));
+/// # });
+/// ```
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "broadcast channel capacity must be > 0");
+    let cap = capacity.next_power_of_two();
+    let buf = (0..cap)
+        .map(|i| Slot {
+            // A position no receiver will ever ask for before it is written.
+            pos: (i as u64).wrapping_sub(cap as u64),
+            rem: 0,
+            val: None,
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        tail: Mutex::new(Tail {
+            pos: 0,
+            rx_count: 1,
+            closed: false,
+            next_rx_id: 1,
+            buf,
+            waiters: Vec::new(),
+        }),
+        mask: cap as u64 - 1,
+        tx_count: AtomicUsize::new(1),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver {
+            shared,
+            next: 0,
+            id: 0,
+        },
+    )
+}
+
+fn wake_all(wakers: Vec<(u64, Waker)>) {
+    for (_, w) in wakers {
+        w.wake();
+    }
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` to every current receiver; returns how many there are. Fails
+    /// (handing the value back) if there are none. Never waits: a full ring overwrites
+    /// the oldest value (slow receivers then see `Lagged`).
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        let mut tail = self.shared.tail.lock();
+        if tail.rx_count == 0 {
+            return Err(SendError(value));
+        }
+        let pos = tail.pos;
+        let n = tail.rx_count;
+        let idx = (pos & self.shared.mask) as usize;
+        let slot = &mut tail.buf[idx];
+        slot.pos = pos;
+        slot.rem = n;
+        let old = slot.val.replace(value);
+        tail.pos = pos.wrapping_add(1);
+        let waiters = std::mem::take(&mut tail.waiters);
+        drop(tail);
+        drop(old);
+        wake_all(waiters);
+        Ok(n)
+    }
+
+    /// A new receiver that sees values sent from now on.
+    pub fn subscribe(&self) -> Receiver<T> {
+        new_receiver(&self.shared)
+    }
+
+    /// Number of live receivers.
+    pub fn receiver_count(&self) -> usize {
+        self.shared.tail.lock().rx_count
+    }
+
+    /// Number of values held in the ring that some receiver has not read yet.
+    pub fn len(&self) -> usize {
+        let tail = self.shared.tail.lock();
+        tail.buf.iter().filter(|s| s.rem > 0).count()
+    }
+
+    /// Whether no receiver has a value left to read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether both senders feed the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+fn new_receiver<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
+    let mut tail = shared.tail.lock();
+    tail.rx_count += 1;
+    let id = tail.next_rx_id;
+    tail.next_rx_id += 1;
+    let next = tail.pos;
+    drop(tail);
+    Receiver {
+        shared: shared.clone(),
+        next,
+        id,
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.tx_count.fetch_add(1, Relaxed);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.tx_count.fetch_sub(1, AcqRel) == 1 {
+            let mut tail = self.shared.tail.lock();
+            tail.closed = true;
+            let waiters = std::mem::take(&mut tail.waiters);
+            drop(tail);
+            wake_all(waiters);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    /// Takes the next value without waiting.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.recv_locked(None) {
+            Poll::Ready(Ok(v)) => Ok(v),
+            Poll::Ready(Err(RecvError::Closed)) => Err(TryRecvError::Closed),
+            Poll::Ready(Err(RecvError::Lagged(n))) => Err(TryRecvError::Lagged(n)),
+            Poll::Pending => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Receives the next value. `Err(Lagged(n))` reports `n` skipped values (the call
+    /// after it returns the oldest one still held); `Err(Closed)` comes once every
+    /// sender is gone and every value was received.
+    ///
+    /// Cancel-safe: a value is consumed only by the poll that returns it.
+    pub async fn recv(&mut self) -> Result<T, RecvError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives from synchronous code, blocking the thread.
+    pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        crate::util::block_on::block_on(self.recv())
+    }
+
+    /// Polls for the next value (see [`recv`](Receiver::recv)).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let mut coop = ready!(coop::poll_proceed(cx));
+        let res = ready!(self.recv_locked(Some(cx.waker())));
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+
+    fn recv_locked(&mut self, waker: Option<&Waker>) -> Poll<Result<T, RecvError>> {
+        let mut tail = self.shared.tail.lock();
+        if self.next == tail.pos {
+            if tail.closed {
+                return Poll::Ready(Err(RecvError::Closed));
+            }
+            if let Some(w) = waker {
+                let id = self.id;
+                match tail.waiters.iter_mut().find(|(i, _)| *i == id) {
+                    Some((_, old)) if old.will_wake(w) => {}
+                    Some((_, old)) => *old = w.clone(),
+                    None => tail.waiters.push((id, w.clone())),
+                }
+            }
+            return Poll::Pending;
+        }
+        let cap = self.shared.mask + 1;
+        let idx = (self.next & self.shared.mask) as usize;
+        if tail.buf[idx].pos != self.next {
+            // Overwritten: skip to the oldest value still held.
+            let oldest = tail.pos.wrapping_sub(cap);
+            let missed = oldest.wrapping_sub(self.next);
+            self.next = oldest;
+            return Poll::Ready(Err(RecvError::Lagged(missed)));
+        }
+        let slot = &mut tail.buf[idx];
+        slot.rem -= 1;
+        let v = if slot.rem == 0 {
+            slot.val.take()
+        } else {
+            slot.val.clone()
+        };
+        self.next = self.next.wrapping_add(1);
+        drop(tail);
+        Poll::Ready(Ok(v.expect("slot read by every receiver already")))
+    }
+
+    /// A new receiver that sees values sent from now on (not this one's backlog).
+    pub fn resubscribe(&self) -> Self {
+        new_receiver(&self.shared)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Values sent that this receiver has not read yet (including overwritten ones).
+    pub fn len(&self) -> usize {
+        let tail = self.shared.tail.lock();
+        tail.pos.wrapping_sub(self.next) as usize
+    }
+
+    /// Whether nothing new was sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether both receivers listen to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut tail = self.shared.tail.lock();
+        tail.rx_count -= 1;
+        let id = self.id;
+        tail.waiters.retain(|(i, _)| *i != id);
+        // Release the values this receiver still counted for.
+        let cap = self.shared.mask + 1;
+        let oldest = tail.pos.saturating_sub(cap);
+        let mut dropped = Vec::new();
+        let mut p = self.next.max(oldest);
+        while p != tail.pos {
+            let idx = (p & self.shared.mask) as usize;
+            let slot = &mut tail.buf[idx];
+            if slot.pos == p && slot.rem > 0 {
+                slot.rem -= 1;
+                if slot.rem == 0 {
+                    dropped.extend(slot.val.take());
+                }
+            }
+            p = p.wrapping_add(1);
+        }
+        drop(tail);
+        drop(dropped);
+    }
+}
+
+impl<T: Clone> Stream for Receiver<T> {
+    /// Values, or `Lagged(n)` notices; the stream ends when the channel closes.
+    type Item = Result<T, RecvError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match ready!(self.get_mut().poll_recv(cx)) {
+            Err(RecvError::Closed) => Poll::Ready(None),
+            other => Poll::Ready(Some(other)),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Receiver")
+            .field("next", &self.next)
+            .finish()
+    }
+}

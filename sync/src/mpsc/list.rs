@@ -1,0 +1,292 @@
+//! The message queue of [`mpsc`](crate::mpsc): a lock-free, append-only linked list of
+//! fixed-size blocks.
+//!
+//! # Structure
+//!
+//! ```text
+//!  free_head        head (rx)                     block_tail (tx)
+//!     |               |                                 |
+//!  [ 0..32 ] -> [ 32..64 ] -> [ 64..96 ] -> ... -> [ k..k+32 ] -> null
+//! ```
+//!
+//! Every message gets a global slot index from one `fetch_add` on `tail_position`; slot
+//! `i` lives in the block whose `start` is `i` rounded down to `BLOCK_CAP`. A sender
+//! walks from `block_tail` to that block (allocating missing blocks with a CAS on
+//! `next`), writes the value, and sets the slot's bit in the block's `ready` word
+//! (release). The single receiver reads slot `index` when its bit is set (acquire), in
+//! index order, so messages come out in the order their indices were taken.
+//!
+//! # The `ready` word of a block
+//!
+//! ```text
+//!  bits 0..BLOCK_CAP   slot i holds a written, unread-by-the-list value
+//!  bit BLOCK_CAP       RELEASED: `block_tail` has moved past this block and
+//!                      `observed_tail` is valid
+//!  bit BLOCK_CAP+1     TX_CLOSED: the last sender closed the channel; the close
+//!                      marker's index is in this block
+//! ```
+//!
+//! # Reclaiming blocks
+//!
+//! A sender that walks past a block whose slots are all written ("final") tries to move
+//! `block_tail` past it (CAS). The winner then reads `tail_position` with an RMW (so it
+//! sees every index handed out before its CAS) into `observed_tail`, and sets RELEASED.
+//! Any sender that could still be looking at the block loaded `block_tail` before that
+//! CAS, so it took its index before `observed_tail` was read: its index is below
+//! `observed_tail`. The receiver frees a released block only once it has consumed every
+//! index below `observed_tail`, i.e. once every such sender has finished its push (the
+//! ready bit is a sender's last access to the list). Blocks are freed, not recycled.
+//!
+//! # Closing
+//!
+//! When the last sender goes, it takes one more index and sets TX_CLOSED on that
+//! index's block. Every earlier push happened before (each sender finishes its pushes
+//! before dropping its handle), so the receiver meets the marker only after all
+//! messages, and reports the channel closed when its next slot is not ready and
+//! TX_CLOSED is set.
+//!
+//! The block-list idea is the one tokio's mpsc uses; this is our own code (and is
+//! simpler: no block recycling, single RMW for the observed tail).
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use std::mem::MaybeUninit;
+use std::ptr::{self, NonNull};
+
+/// Slots per block. Small under loom so that models cross block boundaries.
+#[cfg(loom)]
+pub(crate) const BLOCK_CAP: usize = 2;
+#[cfg(not(loom))]
+pub(crate) const BLOCK_CAP: usize = if usize::BITS >= 64 { 32 } else { 16 };
+
+const SLOT_MASK: usize = BLOCK_CAP - 1;
+const READY_MASK: usize = (1 << BLOCK_CAP) - 1;
+const RELEASED: usize = 1 << BLOCK_CAP;
+const TX_CLOSED: usize = 1 << (BLOCK_CAP + 1);
+
+struct Block<T> {
+    start: usize,
+    next: AtomicPtr<Block<T>>,
+    ready: AtomicUsize,
+    /// Written once by the sender that releases the block, before RELEASED.
+    observed_tail: UnsafeCell<usize>,
+    slots: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    fn alloc(start: usize) -> NonNull<Block<T>> {
+        let b = Box::new(Block {
+            start,
+            next: AtomicPtr::new(ptr::null_mut()),
+            ready: AtomicUsize::new(0),
+            observed_tail: UnsafeCell::new(0),
+            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+        });
+        NonNull::from(Box::leak(b))
+    }
+
+    /// # Safety
+    ///
+    /// `b` came from `alloc`, and nobody else accesses it any more.
+    unsafe fn free(b: NonNull<Block<T>>) {
+        // SAFETY: per the contract, we own the allocation.
+        drop(unsafe { Box::from_raw(b.as_ptr()) });
+    }
+
+    fn is_final(&self) -> bool {
+        self.ready.load(Acquire) & READY_MASK == READY_MASK
+    }
+}
+
+/// Result of [`Rx::pop`].
+pub(crate) enum Read<T> {
+    Value(T),
+    /// All senders are gone and every message was read.
+    Closed,
+    /// Nothing to read now.
+    Empty,
+}
+
+/// The senders' half: shared by all senders.
+pub(crate) struct Tx<T> {
+    block_tail: AtomicPtr<Block<T>>,
+    tail_position: AtomicUsize,
+}
+
+/// The receiver's half: used by the receiver only (and by `Drop` of the channel).
+pub(crate) struct Rx<T> {
+    head: NonNull<Block<T>>,
+    free_head: NonNull<Block<T>>,
+    index: usize,
+}
+
+/// Creates the two halves over one initial block.
+pub(crate) fn list<T>() -> (Tx<T>, Rx<T>) {
+    let first = Block::alloc(0);
+    (
+        Tx {
+            block_tail: AtomicPtr::new(first.as_ptr()),
+            tail_position: AtomicUsize::new(0),
+        },
+        Rx {
+            head: first,
+            free_head: first,
+            index: 0,
+        },
+    )
+}
+
+impl<T> Tx<T> {
+    /// Appends `value`.
+    pub(crate) fn push(&self, value: T) {
+        let index = self.tail_position.fetch_add(1, AcqRel);
+        let block = self.find_block(index);
+        // SAFETY: `find_block` returned the live block holding `index`, which only
+        // this sender writes (indices are unique); the receiver reads it only after the
+        // ready bit set below.
+        unsafe {
+            let b = block.as_ref();
+            b.slots[index & SLOT_MASK].with_mut(|p| (*p).write(value));
+            b.ready.fetch_or(1 << (index & SLOT_MASK), Release);
+        }
+    }
+
+    /// Appends the close marker (called once, by the last sender).
+    pub(crate) fn close(&self) {
+        let index = self.tail_position.fetch_add(1, AcqRel);
+        let block = self.find_block(index);
+        // SAFETY: the block holding the marker is live: its index is not consumed, so
+        // the receiver cannot have freed it.
+        unsafe { block.as_ref() }.ready.fetch_or(TX_CLOSED, Release);
+    }
+
+    fn find_block(&self, index: usize) -> NonNull<Block<T>> {
+        let start = index & !SLOT_MASK;
+        let mut cur = self.block_tail.load(Acquire);
+        let mut may_advance = true;
+        loop {
+            // SAFETY: we loaded `cur` from `block_tail` after taking `index`, or followed
+            // `next` from such a block. Per the reclamation argument (module docs), it is
+            // not freed before our push completes.
+            let b = unsafe { &*cur };
+            if b.start == start {
+                // SAFETY: non-null (from block_tail or a non-null `next`).
+                return unsafe { NonNull::new_unchecked(cur) };
+            }
+            debug_assert!(b.start.wrapping_sub(start) as isize <= 0);
+            let mut next = b.next.load(Acquire);
+            if next.is_null() {
+                let new = Block::<T>::alloc(b.start.wrapping_add(BLOCK_CAP));
+                match b
+                    .next
+                    .compare_exchange(ptr::null_mut(), new.as_ptr(), AcqRel, Acquire)
+                {
+                    Ok(_) => next = new.as_ptr(),
+                    Err(actual) => {
+                        // SAFETY: `new` was never published.
+                        unsafe { Block::free(new) };
+                        next = actual;
+                    }
+                }
+            }
+            if may_advance && b.is_final() {
+                match self.block_tail.compare_exchange(cur, next, AcqRel, Acquire) {
+                    Ok(_) => {
+                        // An RMW reads the latest `tail_position`: every index taken
+                        // by a sender that saw `cur` as the tail is below it.
+                        let tail = self.tail_position.fetch_add(0, AcqRel);
+                        // SAFETY: only the sender that won the CAS writes this, once,
+                        // before RELEASED; the receiver reads it after RELEASED.
+                        b.observed_tail.with_mut(|p| unsafe { *p = tail });
+                        // Last access to `b`: the receiver may free it from here on.
+                        b.ready.fetch_or(RELEASED, Release);
+                    }
+                    Err(_) => may_advance = false,
+                }
+            } else {
+                may_advance = false;
+            }
+            cur = next;
+        }
+    }
+}
+
+impl<T> Rx<T> {
+    /// Takes the next message, if it is ready.
+    pub(crate) fn pop(&mut self) -> Read<T> {
+        let start = self.index & !SLOT_MASK;
+        loop {
+            // SAFETY: `head` is live: only the receiver frees blocks, never `head`.
+            let head = unsafe { self.head.as_ref() };
+            if head.start == start {
+                break;
+            }
+            let next = head.next.load(Acquire);
+            match NonNull::new(next) {
+                Some(next) => self.head = next,
+                None => return Read::Empty,
+            }
+        }
+        self.reclaim();
+        // SAFETY: as above.
+        let head = unsafe { self.head.as_ref() };
+        let slot = self.index & SLOT_MASK;
+        let ready = head.ready.load(Acquire);
+        if ready & (1 << slot) != 0 {
+            // SAFETY: the ready bit (acquired) says the slot was fully written, and the
+            // receiver reads each index once (we advance `index` now).
+            let v = head.slots[slot].with(|p| unsafe { (*p).assume_init_read() });
+            self.index = self.index.wrapping_add(1);
+            return Read::Value(v);
+        }
+        if ready & TX_CLOSED != 0 {
+            return Read::Closed;
+        }
+        Read::Empty
+    }
+
+    /// Frees blocks behind `head` that no sender can still be looking at.
+    fn reclaim(&mut self) {
+        while self.free_head != self.head {
+            // SAFETY: blocks from `free_head` up to `head` are live until freed here.
+            let b = unsafe { self.free_head.as_ref() };
+            if b.ready.load(Acquire) & RELEASED == 0 {
+                return;
+            }
+            // SAFETY: written before RELEASED, which we acquired.
+            let observed = b.observed_tail.with(|p| unsafe { *p });
+            if (self.index.wrapping_sub(observed) as isize) < 0 {
+                return;
+            }
+            let next = b.next.load(Acquire);
+            let old = self.free_head;
+            // SAFETY: `head` is further on, so `next` is non-null.
+            self.free_head = unsafe { NonNull::new_unchecked(next) };
+            // SAFETY: released, and every sender that could see it has finished.
+            unsafe { Block::free(old) };
+        }
+    }
+}
+
+/// Drops every unread message and frees every block. Requires exclusive access to
+/// both halves (the channel is being dropped).
+pub(crate) fn drop_list<T>(tx: &mut Tx<T>, rx: &mut Rx<T>) {
+    let _ = tx;
+    let mut cur = Some(rx.free_head);
+    while let Some(b) = cur {
+        // SAFETY: exclusive access: no sender or receiver is left.
+        let block = unsafe { b.as_ref() };
+        let ready = block.ready.load(Acquire);
+        for slot in 0..BLOCK_CAP {
+            let index = block.start.wrapping_add(slot);
+            let unread = (index.wrapping_sub(rx.index) as isize) >= 0;
+            if unread && ready & (1 << slot) != 0 {
+                // SAFETY: written (ready bit) and never read (index >= rx.index).
+                block.slots[slot].with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+        cur = NonNull::new(block.next.load(Acquire));
+        // SAFETY: exclusive access; the block is not used again.
+        unsafe { Block::free(b) };
+    }
+}

@@ -1,0 +1,96 @@
+//! A tiny test executor: `block_on` with a thread-parking waker, a counting waker for
+//! single-poll tests, and a drop counter.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `fut` to completion on this thread.
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+pub struct CountWaker(AtomicUsize);
+
+impl Wake for CountWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker plus its wake counter.
+pub fn count_waker() -> (Waker, Arc<CountWaker>) {
+    let c = Arc::new(CountWaker::default());
+    (Waker::from(c.clone()), c)
+}
+
+impl CountWaker {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Polls a pinned future once with `waker`.
+pub fn poll_with<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(waker))
+}
+
+/// Polls a pinned future once with a no-op waker.
+pub fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    poll_with(fut, Waker::noop())
+}
+
+/// A value whose drops are counted.
+#[derive(Debug)]
+pub struct Tracked {
+    pub id: usize,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Tracked {
+    pub fn new(id: usize, drops: &Arc<AtomicUsize>) -> Self {
+        Tracked {
+            id,
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+pub fn get(c: &Arc<AtomicUsize>) -> usize {
+    c.load(Ordering::SeqCst)
+}
