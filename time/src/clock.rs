@@ -145,7 +145,9 @@ impl Clock {
                 "magpie::time::advance(): the clock is not paused; call `magpie::time::pause()` first"
             );
         }
-        s.base = Instant::from_std(s.base).saturating_add(duration).into_std();
+        s.base = Instant::from_std(s.base)
+            .saturating_add(duration)
+            .into_std();
     }
 
     /// Forbids auto-advance until a matching [`Clock::allow_auto_advance`]: for work the

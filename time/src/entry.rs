@@ -127,19 +127,10 @@ pub(crate) unsafe fn with_links<R>(e: EntryPtr, f: impl FnOnce(&mut Links) -> R)
 }
 
 /// An intrusive doubly linked list of entries (FIFO).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct List {
     head: Option<EntryPtr>,
     tail: Option<EntryPtr>,
-}
-
-impl Default for List {
-    fn default() -> Self {
-        List {
-            head: None,
-            tail: None,
-        }
-    }
 }
 
 impl List {

@@ -44,7 +44,10 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// Outside a runtime with time enabled.
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout::new(future.into_future(), Sleep::new_in(Handle::current(), deadline))
+    Timeout::new(
+        future.into_future(),
+        Sleep::new_in(Handle::current(), deadline),
+    )
 }
 
 pin_project! {

@@ -306,8 +306,9 @@ mod tests {
     use crate::entry::EntryShared;
     use std::ptr::NonNull;
 
-    fn entries(n: usize) -> Vec<Box<EntryShared>> {
-        (0..n).map(|_| Box::new(EntryShared::new())).collect()
+    // Entries must not move once linked: the Vec is built once and never grown.
+    fn entries(n: usize) -> Vec<EntryShared> {
+        (0..n).map(|_| EntryShared::new()).collect()
     }
 
     fn ptr(e: &EntryShared) -> EntryPtr {

@@ -71,7 +71,11 @@ fn reset_to_the_past_wakes_the_task() {
         let (wakes, w) = count_waker();
         assert!(poll_once(s.as_mut(), &w).is_pending());
         s.as_mut().reset(start);
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "reset into the past wakes");
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "reset into the past wakes"
+        );
         assert!(poll_once(s.as_mut(), &w).is_ready());
     });
 }

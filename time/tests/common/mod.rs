@@ -124,7 +124,9 @@ thread_local! {
 
 /// Spawns a task on the `Rt` running on this thread.
 pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
-    let shared = SPAWNER.with(|s| s.borrow().clone()).expect("spawn outside Rt::block_on");
+    let shared = SPAWNER
+        .with(|s| s.borrow().clone())
+        .expect("spawn outside Rt::block_on");
     let task = Arc::new(Task {
         fut: Mutex::new(Some(Box::pin(fut))),
         queued: AtomicBool::new(true),
@@ -189,9 +191,7 @@ impl Rt {
         loop {
             if main.woken.swap(false, Ordering::SeqCst) {
                 let mut cx = Context::from_waker(&main_waker);
-                if let Poll::Ready(v) =
-                    magpie_base::coop::budget(|| fut.as_mut().poll(&mut cx))
-                {
+                if let Poll::Ready(v) = magpie_base::coop::budget(|| fut.as_mut().poll(&mut cx)) {
                     return v;
                 }
             }
@@ -211,8 +211,8 @@ impl Rt {
                     *slot = None;
                 }
             }
-            let busy = main.woken.load(Ordering::SeqCst)
-                || !self.shared.queue.lock().unwrap().is_empty();
+            let busy =
+                main.woken.load(Ordering::SeqCst) || !self.shared.queue.lock().unwrap().is_empty();
             if busy {
                 // Still poll timers now and then, like a real worker does.
                 self.driver.park_timeout(Duration::ZERO);
