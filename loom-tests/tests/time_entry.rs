@@ -130,7 +130,10 @@ fn fire_races_with_repoll_new_waker() {
         let th = thread::spawn(move || h2.process());
         let res = poll(s.as_mut(), &w2);
         th.join().unwrap();
-        let (n1, n2) = (wakes1.0.load(Ordering::SeqCst), wakes2.0.load(Ordering::SeqCst));
+        let (n1, n2) = (
+            wakes1.0.load(Ordering::SeqCst),
+            wakes2.0.load(Ordering::SeqCst),
+        );
         assert!(n1 + n2 <= 1, "woken twice");
         if res.is_pending() {
             // The poll stored w2 before the fire: the fire must have woken it.
