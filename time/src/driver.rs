@@ -384,12 +384,14 @@ impl Handle {
         waker: Option<&Waker>,
     ) -> bool {
         let inner = &*self.inner;
+        // Declared before the guard so that it drops after the lock is released.
+        let _replaced: Option<Waker>;
         let mut wheel = inner.lock();
         debug_assert_ne!(entry.state.load(Ordering::Relaxed), REGISTERED);
         if let Some(w) = waker {
             // SAFETY: the owner writes the waker under the lock (entry protocol); no
             // driver reads it concurrently, and the owner (the caller) holds no borrow.
-            unsafe { set_waker(entry, w) };
+            _replaced = unsafe { set_waker(entry, w) };
         }
         if tick <= wheel.elapsed() || inner.is_shutdown.load(Ordering::SeqCst) {
             entry.state.store(FIRED, Ordering::Release);
@@ -449,12 +451,14 @@ impl Handle {
             // If the driver fires between our state load and now, it wakes this waker.
             return false;
         }
+        // Declared before the guard so that it drops after the lock is released.
+        let _replaced: Option<Waker>;
         let _wheel = self.inner.lock();
         if entry.state.load(Ordering::Acquire) == FIRED {
             return true;
         }
         // SAFETY: owner, lock held: the driver cannot be reading the waker.
-        unsafe { set_waker(entry, waker) };
+        _replaced = unsafe { set_waker(entry, waker) };
         false
     }
 
@@ -465,20 +469,23 @@ impl Handle {
     }
 }
 
-/// Stores `waker` unless the stored one would wake the same task.
+/// Stores `waker` unless the stored one would wake the same task; returns the waker it
+/// replaced. The caller must drop that only after releasing the lock: dropping a waker
+/// may drop a task, whose future may drop `Sleep`s, which take the lock.
 ///
 /// # Safety
 ///
 /// Caller is the entry's owner and holds the driver lock.
-unsafe fn set_waker(entry: &EntryShared, waker: &Waker) {
+#[must_use = "drop the replaced waker after unlocking"]
+unsafe fn set_waker(entry: &EntryShared, waker: &Waker) -> Option<Waker> {
     entry.waker.with_mut(|w| {
         // SAFETY: owner + lock: exclusive access (entry protocol).
         let w = unsafe { &mut *w };
         match w {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *w = Some(waker.clone()),
+            Some(old) if old.will_wake(waker) => None,
+            _ => w.replace(waker.clone()),
         }
-    });
+    })
 }
 
 /// Fires an entry the wheel just unlinked: clones its waker, then publishes `FIRED`,

@@ -224,3 +224,39 @@ fn paused_auto_advance_waits_for_ready_work() {
 }
 
 use std::future::Future as _;
+
+/// Replacing a stored waker drops the old one outside the driver lock: dropping it may
+/// drop a task holding other sleeps of the same driver (which take the lock).
+#[test]
+fn replaced_waker_dropped_outside_the_lock() {
+    use magpie_time::Sleep;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::task::{Wake, Waker};
+
+    struct Holder(Mutex<Option<Pin<Box<Sleep>>>>);
+    impl Wake for Holder {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Rt::new();
+        let _enter = rt.handle.enter();
+        let mut inner = Box::pin(sleep(Duration::from_secs(60)));
+        let mut outer = Box::pin(sleep(Duration::from_secs(60)));
+        let (_, w) = count_waker();
+        assert!(poll_once(inner.as_mut(), &w).is_pending());
+        let holder = Arc::new(Holder(Mutex::new(Some(inner))));
+        let holder_waker = Waker::from(holder);
+        assert!(poll_once(outer.as_mut(), &holder_waker).is_pending());
+        drop(holder_waker); // `outer`'s stored waker is now the only reference
+        let (_, w2) = count_waker();
+        assert!(poll_once(outer.as_mut(), &w2).is_pending()); // drops `inner`
+        assert_eq!(rt.handle.registered_timers(), 1);
+        drop(outer);
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("deadlock: waker dropped under the driver lock");
+}
