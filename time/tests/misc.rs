@@ -236,7 +236,10 @@ fn replaced_waker_dropped_outside_the_lock() {
 
     struct Holder(Mutex<Option<Pin<Box<Sleep>>>>);
     impl Wake for Holder {
-        fn wake(self: Arc<Self>) {}
+        fn wake(self: Arc<Self>) {
+            // Never called here; waking would release the held sleep.
+            drop(self.0.lock().unwrap().take());
+        }
     }
 
     let (tx, rx) = mpsc::channel();
