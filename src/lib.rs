@@ -1,1 +1,87 @@
-//! magpie facade
+//! # magpie
+//!
+//! An async runtime for Rust server applications, with the model Python's asyncio made
+//! familiar — an event loop, tasks you can cancel and inspect, `gather`, `wait`,
+//! `sleep`, `timeout`, running blocking work in an executor — on a multi-threaded
+//! work-stealing scheduler.
+//!
+//! ```
+//! #[magpie::main]
+//! async fn main() {
+//!     let task = magpie::spawn(async { 6 * 7 });
+//!     assert_eq!(task.await.unwrap(), 42);
+//!
+//!     // asyncio's Task.cancel(): abort a task and see that it was cancelled.
+//!     let forever = magpie::spawn(std::future::pending::<()>());
+//!     forever.abort();
+//!     assert!(forever.await.unwrap_err().is_cancelled());
+//! }
+//! ```
+//!
+//! | asyncio                         | magpie                                       |
+//! |---------------------------------|----------------------------------------------|
+//! | `asyncio.run(main())`           | [`run`]`(main())` or `#[magpie::main]`       |
+//! | `asyncio.create_task(coro)`     | [`spawn`]`(fut)` → [`task::JoinHandle`]      |
+//! | `task.cancel()` / `task.done()` | `handle.abort()` / `handle.is_finished()`    |
+//! | `task.cancelled()`, `exception()` | [`task::JoinError`]`::is_cancelled / is_panic` |
+//! | `loop.run_in_executor(None, f)` | [`task::spawn_blocking`]`(f)`                |
+//! | `await asyncio.sleep(0)`        | [`task::yield_now`]`().await`                |
+//! | `asyncio.sleep(s)`, `wait_for`  | [`time::sleep`], [`time::timeout`]           |
+//! | `asyncio.Queue`, `Lock`, `Event`, `Semaphore` | [`sync::mpsc`], [`sync::Mutex`], [`sync::Event`], [`sync::Semaphore`] |
+//!
+//! The crates behind the facade: `magpie-runtime` (tasks, schedulers, blocking pool),
+//! `magpie-time` (timer wheel), `magpie-sync` (channels and locks, usable under any
+//! executor), `magpie-macros`. See `docs/architecture.md` in the repository.
+#![warn(missing_docs)]
+
+pub use magpie_macros::{main, test};
+pub use magpie_runtime::spawn;
+
+/// Building and running a runtime (tokio-compatible names).
+pub mod runtime {
+    pub use magpie_runtime::runtime::{
+        Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, TryCurrentError,
+    };
+}
+
+/// Tasks: spawning, joining, cancelling, yielding, blocking work.
+pub mod task {
+    pub use magpie_runtime::task::{
+        AbortHandle, Id, JoinError, JoinHandle, YieldNow, block_in_place, consume_budget, id,
+        spawn_blocking, try_id, yield_now,
+    };
+    pub use magpie_runtime::spawn;
+}
+
+/// Time: `sleep`, `timeout`, `interval`, and a pausable clock for tests.
+pub mod time {
+    pub use magpie_time::*;
+}
+
+/// Channels, locks and notification primitives (they work under any executor).
+pub mod sync {
+    pub use magpie_sync::*;
+}
+
+/// Runs `future` to completion on a new multi-thread runtime with every driver enabled,
+/// then shuts the runtime down: asyncio's `asyncio.run(main())`.
+///
+/// # Panics
+/// When called from inside a runtime (use `.await` there), or when the runtime cannot
+/// be built (the OS refused its threads).
+///
+/// ```
+/// let answer = magpie::run(async {
+///     let a = magpie::spawn(async { 40 });
+///     a.await.unwrap() + 2
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    let rt = match runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("magpie::run could not build the runtime: {e}"),
+    };
+    rt.block_on(future)
+}

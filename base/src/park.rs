@@ -34,3 +34,86 @@ pub trait Park: Send + 'static {
     /// resources now report "runtime shut down").
     fn shutdown(&mut self);
 }
+
+/// The bottom of the driver stack when I/O is disabled: a condvar.
+#[derive(Debug)]
+pub struct CondvarPark {
+    inner: Arc<CondvarInner>,
+}
+
+#[derive(Debug, Default)]
+struct CondvarInner {
+    notified: std::sync::Mutex<bool>,
+    condvar: std::sync::Condvar,
+}
+
+impl CondvarPark {
+    /// A parker with no pending unpark.
+    pub fn new() -> CondvarPark {
+        CondvarPark {
+            inner: Arc::new(CondvarInner::default()),
+        }
+    }
+
+    fn park_inner(&self, timeout: Option<Duration>) {
+        let mut notified = self
+            .inner
+            .notified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !*notified {
+            match timeout {
+                Some(d) if d.is_zero() => {}
+                Some(d) => {
+                    notified = self
+                        .inner
+                        .condvar
+                        .wait_timeout(notified, d)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                None => {
+                    while !*notified {
+                        notified = self
+                            .inner
+                            .condvar
+                            .wait(notified)
+                            .unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+            }
+        }
+        *notified = false;
+    }
+}
+
+impl Default for CondvarPark {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Unpark for CondvarInner {
+    fn unpark(&self) {
+        *self.notified.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.condvar.notify_one();
+    }
+}
+
+impl Park for CondvarPark {
+    fn park(&mut self) {
+        self.park_inner(None);
+    }
+
+    fn park_timeout(&mut self, duration: Duration) {
+        self.park_inner(Some(duration));
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        self.inner.clone()
+    }
+
+    fn shutdown(&mut self) {
+        self.inner.unpark();
+    }
+}

@@ -73,6 +73,9 @@ pub(crate) fn with_current<R>(
 /// Restores the previous current handle on drop.
 pub(crate) struct SetCurrentGuard {
     prev: Option<scheduler::Handle>,
+    // Dropped after the handle is restored (field order): the drivers' own current
+    // handles (time, I/O) for the same span.
+    _drivers: crate::driver::DriverEnterGuard,
 }
 
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
@@ -80,7 +83,10 @@ pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
         .try_with(|c| c.handle.borrow_mut().replace(handle.clone()))
         .ok()
         .flatten();
-    SetCurrentGuard { prev }
+    SetCurrentGuard {
+        prev,
+        _drivers: handle.driver_handle().enter(),
+    }
 }
 
 impl Drop for SetCurrentGuard {

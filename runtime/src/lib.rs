@@ -8,6 +8,7 @@
 
 mod blocking;
 mod context;
+mod driver;
 mod loom;
 pub mod runtime;
 mod scheduler;

@@ -4,29 +4,18 @@ use crate::blocking;
 use crate::context;
 use crate::scheduler::{self, current_thread, multi_thread};
 use crate::task::{Id, JoinHandle};
-use magpie_base::park::Park;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// Creates a driver stack (time over I/O) for a runtime; supplied by the facade, which
-/// knows the driver crates. `None` parks on a condvar.
-pub type DriverFactory =
-    Arc<dyn Fn(&DriverConfig) -> io::Result<Option<Box<dyn Park>>> + Send + Sync>;
 
 /// What the builder asked of the drivers.
 #[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
-pub struct DriverConfig {
-    /// `enable_time` / `enable_all` was called.
-    pub enable_time: bool,
-    /// `enable_io` / `enable_all` was called.
-    pub enable_io: bool,
-    /// The clock starts paused (tests).
-    pub start_paused: bool,
+pub(crate) struct DriverConfig {
+    pub(crate) enable_time: bool,
+    pub(crate) enable_io: bool,
+    pub(crate) start_paused: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +50,6 @@ pub struct Builder {
     global_queue_interval: Option<u32>,
     disable_lifo_slot: bool,
     driver_config: DriverConfig,
-    driver_factory: Option<DriverFactory>,
 }
 
 impl fmt::Debug for Builder {
@@ -102,7 +90,6 @@ impl Builder {
             global_queue_interval: None,
             disable_lifo_slot: false,
             driver_config: DriverConfig::default(),
-            driver_factory: None,
         }
     }
 
@@ -221,23 +208,29 @@ impl Builder {
         self
     }
 
-    /// Installs the function that creates the drivers. The `magpie` facade does this;
-    /// direct users of this crate rarely need it.
-    #[doc(hidden)]
-    pub fn driver_factory(&mut self, f: DriverFactory) -> &mut Self {
-        self.driver_factory = Some(f);
-        self
-    }
-
     /// Builds the runtime: starts its worker threads (multi-thread) and its drivers.
     ///
     /// Errors when the OS refuses a thread or a driver resource (for example EMFILE
     /// for the I/O driver's epoll instance).
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let driver = match &self.driver_factory {
-            Some(f) => f(&self.driver_config)?,
-            None => None,
-        };
+        if self.driver_config.start_paused {
+            if self.kind != Kind::CurrentThread {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "start_paused(true) needs the current-thread runtime: build it with \
+                     `Builder::new_current_thread()` (a paused clock on several threads \
+                     would auto-advance while another worker still has work)",
+                ));
+            }
+            if !self.driver_config.enable_time {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "start_paused(true) needs the time driver: call `enable_time()` or \
+                     `enable_all()` on the builder",
+                ));
+            }
+        }
+        let (driver, driver_handle) = crate::driver::build(&self.driver_config)?;
         let blocking = blocking::Spawner::new(blocking::Config {
             thread_cap: self.max_blocking_threads,
             keep_alive: self.keep_alive,
@@ -250,6 +243,7 @@ impl Builder {
             Kind::CurrentThread => {
                 let (ct, h) = current_thread::CurrentThread::new(
                     driver,
+                    driver_handle,
                     blocking.clone(),
                     current_thread::Config {
                         event_interval: self.event_interval,
@@ -266,6 +260,7 @@ impl Builder {
                 let (mt, h) = multi_thread::MultiThread::new(
                     n,
                     driver,
+                    driver_handle,
                     blocking.clone(),
                     multi_thread::worker::Config {
                         event_interval: self.event_interval,
@@ -645,10 +640,3 @@ where
     }
 }
 
-// Used by tests to count spawned-but-unfinished tasks across runtimes.
-#[allow(dead_code)]
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-#[allow(dead_code)]
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}

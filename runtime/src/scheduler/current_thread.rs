@@ -33,6 +33,7 @@ pub(crate) struct Handle {
     /// The scheduler core; taken by the thread in `block_on`.
     core: parking_lot::Mutex<Option<Box<Core>>>,
     shared: Shared,
+    pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
     config: Config,
 }
@@ -73,6 +74,7 @@ pub(crate) struct CurrentThread {
 impl CurrentThread {
     pub(crate) fn new(
         driver: Option<Box<dyn magpie_base::park::Park>>,
+        driver_handle: crate::driver::DriverHandle,
         blocking: blocking::Spawner,
         config: Config,
     ) -> (CurrentThread, Arc<Handle>) {
@@ -98,6 +100,7 @@ impl CurrentThread {
                 driver,
                 core_waiters: parking_lot::Mutex::new(Vec::new()),
             },
+            driver_handle,
             blocking,
             config,
         });
@@ -141,12 +144,16 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     loop {
         let core = slot.lock().take();
         if let Some(core) = core {
-            let (core, out) = run_with_core(handle, core, future.as_mut());
-            *slot.lock() = Some(core);
-            for w in std::mem::take(&mut *handle.shared.core_waiters.lock()) {
-                w.wake();
-            }
-            return out;
+            // The guard returns the core to the slot also when the future panics, so
+            // the runtime stays usable.
+            let guard = CoreGuard {
+                handle,
+                cx: Context {
+                    handle: handle.clone(),
+                    core: RefCell::new(Some(core)),
+                },
+            };
+            return run_with_core(&guard.cx, future.as_mut());
         }
         if handle.shared.shutdown.load(Ordering::Acquire) {
             panic!("this current-thread magpie runtime has been shut down");
@@ -165,16 +172,25 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     }
 }
 
-fn run_with_core<F: Future>(
-    handle: &Arc<Handle>,
-    core: Box<Core>,
-    mut future: std::pin::Pin<&mut F>,
-) -> (Box<Core>, F::Output) {
-    let cx = Context {
-        handle: handle.clone(),
-        core: RefCell::new(Some(core)),
-    };
-    let prev = context::set_scheduler(SchedulerContext::CurrentThread(&cx));
+struct CoreGuard<'a> {
+    handle: &'a Arc<Handle>,
+    cx: Context,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.cx.core.borrow_mut().take() {
+            *self.handle.core.lock() = Some(core);
+        }
+        for w in std::mem::take(&mut *self.handle.shared.core_waiters.lock()) {
+            w.wake();
+        }
+    }
+}
+
+fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> F::Output {
+    let handle = &cx.handle;
+    let prev = context::set_scheduler(SchedulerContext::CurrentThread(cx));
     struct Restore(SchedulerContext);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -219,8 +235,7 @@ fn run_with_core<F: Future>(
         cx.park(Some(Duration::ZERO));
     };
     drop(restore);
-    let core = cx.core.borrow_mut().take().expect("core present");
-    (core, out)
+    out
 }
 
 impl Context {
@@ -284,10 +299,6 @@ impl Handle {
 
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.shared.owned.len()
-    }
-
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.shared.shutdown.load(Ordering::Acquire)
     }
 }
 

@@ -34,6 +34,13 @@ impl Handle {
         }
     }
 
+    pub(crate) fn driver_handle(&self) -> &crate::driver::DriverHandle {
+        match self {
+            Handle::CurrentThread(h) => &h.driver_handle,
+            Handle::MultiThread(h) => &h.driver_handle,
+        }
+    }
+
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
         match (self, other) {
             (Handle::CurrentThread(a), Handle::CurrentThread(b)) => Arc::ptr_eq(a, b),

@@ -147,17 +147,9 @@ impl<S: Schedule> OwnedTasks<S> {
         }
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
     /// Number of live tasks in the list.
     pub(crate) fn len(&self) -> usize {
         self.count.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -127,16 +127,8 @@ impl<S: 'static> Task<S> {
         }
     }
 
-    pub(crate) fn raw(&self) -> RawTask {
-        self.raw
-    }
-
     pub(crate) fn header(&self) -> &Header {
         self.raw.header()
-    }
-
-    pub(crate) fn id(&self) -> Id {
-        self.raw.id()
     }
 
     /// Gives up ownership of the reference without dropping it.
@@ -175,21 +167,6 @@ impl<S: 'static> Notified<S> {
     pub(crate) fn run(self) {
         // SAFETY: our reference is consumed by `poll`.
         unsafe { self.0.into_raw().poll() }
-    }
-
-    pub(crate) fn id(&self) -> Id {
-        self.0.id()
-    }
-
-    pub(crate) fn into_raw(self) -> RawTask {
-        self.0.into_raw()
-    }
-
-    /// # Safety
-    /// `raw` came from `Notified::into_raw` for the same `S`.
-    pub(crate) unsafe fn from_raw_task(raw: RawTask) -> Notified<S> {
-        // SAFETY: forwarded contract.
-        unsafe { Notified::from_raw(raw.header_ptr()) }
     }
 
     /// Shuts the task down (used for queued blocking tasks at shutdown).

@@ -123,8 +123,4 @@ impl Idle {
             false
         }
     }
-
-    pub(crate) fn num_searching(&self) -> usize {
-        num_searching(self.state.load(SeqCst))
-    }
 }

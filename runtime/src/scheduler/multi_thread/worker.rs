@@ -59,6 +59,7 @@ pub(crate) struct Config {
 /// The scheduler's shared state; tasks hold an `Arc` of it.
 pub(crate) struct Handle {
     pub(crate) shared: Shared,
+    pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
     pub(crate) config: Config,
 }
@@ -106,6 +107,7 @@ impl MultiThread {
     pub(crate) fn new(
         num_workers: usize,
         driver: Option<Box<dyn magpie_base::park::Park>>,
+        driver_handle: crate::driver::DriverHandle,
         blocking: blocking::Spawner,
         config: Config,
     ) -> std::io::Result<(MultiThread, Arc<Handle>)> {
@@ -142,6 +144,7 @@ impl MultiThread {
                 alive: parking_lot::Mutex::new(0),
                 alive_cv: parking_lot::Condvar::new(),
             },
+            driver_handle,
             blocking,
             config,
         });
@@ -310,10 +313,6 @@ impl Handle {
             self.shared.idle.unpark_worker_by_id(index);
             remote.unparker.unpark();
         }
-    }
-
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.shared.shutdown.load(Ordering::Acquire)
     }
 
     pub(crate) fn num_workers(&self) -> usize {
