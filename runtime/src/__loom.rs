@@ -98,7 +98,7 @@ pub struct Unparker(park::Unparker);
 impl Parker {
     /// A parker that parks on its condvar.
     pub fn new() -> Parker {
-        Parker(park::Parker::new(Arc::new(park::DriverSlot::new(None))))
+        Parker(park::Parker::new(std::sync::Arc::new(park::DriverSlot::new(None))))
     }
 
     /// Its unparker.
