@@ -86,6 +86,17 @@ impl Sched {
     pub fn num_alive(&self) -> usize {
         self.0.owned.len()
     }
+
+    /// Task allocations not yet freed: every task cell holds a clone of the scheduler
+    /// handle, so this is the handle's strong count less this `Sched`'s own.
+    pub fn num_cells(&self) -> usize {
+        Arc::strong_count(&self.0) - 1
+    }
+
+    /// Number of `Notified` entries in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.0.queue.lock().len()
+    }
 }
 
 /// The worker parker (no driver).
