@@ -82,6 +82,13 @@ impl Sched {
         drop(drained);
     }
 
+    /// Drops every queued `Notified` without running it (a real runtime's final drain
+    /// of its queues at shutdown), leaving the owned list alone.
+    pub fn drain_queue(&self) {
+        let drained: Vec<_> = self.0.queue.lock().drain(..).collect();
+        drop(drained);
+    }
+
     /// Tasks not yet completed.
     pub fn num_alive(&self) -> usize {
         self.0.owned.len()
