@@ -113,10 +113,26 @@ pub struct Parker(park::Parker);
 #[derive(Clone)]
 pub struct Unparker(park::Unparker);
 
+/// A driver slot shared by several parkers: whichever parker can lock it parks on the
+/// driver, the others on their condvars.
+pub struct Driver(std::sync::Arc<park::DriverSlot>);
+
+impl Driver {
+    /// A slot holding `driver`.
+    pub fn new(driver: Box<dyn magpie_base::park::Park>) -> Driver {
+        Driver(std::sync::Arc::new(park::DriverSlot::new(Some(driver))))
+    }
+}
+
 impl Parker {
     /// A parker that parks on its condvar.
     pub fn new() -> Parker {
         Parker(park::Parker::new(std::sync::Arc::new(park::DriverSlot::new(None))))
+    }
+
+    /// A parker sharing `driver` with other parkers.
+    pub fn with_driver(driver: &Driver) -> Parker {
+        Parker(park::Parker::new(driver.0.clone()))
     }
 
     /// Its unparker.
