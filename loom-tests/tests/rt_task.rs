@@ -504,3 +504,34 @@ fn spawn_vs_shutdown() {
         assert_clean(&sched, &counts);
     });
 }
+
+/// (f) everything at once, three threads: the main thread runs the scheduler, one
+/// thread opens the gate (wake by value), a third aborts the task and then drops the
+/// `JoinHandle` (after registering no waker). The future is dropped exactly once, the
+/// output at most once (exactly once if the task completed rather than being
+/// cancelled), and every allocation is freed.
+#[test]
+fn wake_abort_and_join_drop_vs_run() {
+    model(|| {
+        let sched = Sched::new();
+        let counts = Counts::default();
+        let gate = Gate::new();
+        let jh = sched.spawn(GateFuture::new(&gate, &counts));
+        let abort = jh.abort_handle();
+
+        let g = gate.clone();
+        let t1 = thread::spawn(move || g.open());
+        let t2 = thread::spawn(move || {
+            abort.abort();
+            drop(jh);
+        });
+
+        sched.run_all();
+        t1.join().unwrap();
+        t2.join().unwrap();
+        sched.run_all();
+
+        assert!(counts.output_drops() <= 1);
+        assert_clean(&sched, &counts);
+    });
+}
