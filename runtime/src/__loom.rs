@@ -82,9 +82,27 @@ impl Sched {
         drop(drained);
     }
 
+    /// Drops every queued `Notified` without running it (a real runtime's final drain
+    /// of its queues at shutdown), leaving the owned list alone.
+    pub fn drain_queue(&self) {
+        let drained: Vec<_> = self.0.queue.lock().drain(..).collect();
+        drop(drained);
+    }
+
     /// Tasks not yet completed.
     pub fn num_alive(&self) -> usize {
         self.0.owned.len()
+    }
+
+    /// Task allocations not yet freed: every task cell holds a clone of the scheduler
+    /// handle, so this is the handle's strong count less this `Sched`'s own.
+    pub fn num_cells(&self) -> usize {
+        Arc::strong_count(&self.0) - 1
+    }
+
+    /// Number of `Notified` entries in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.0.queue.lock().len()
     }
 }
 
@@ -95,10 +113,26 @@ pub struct Parker(park::Parker);
 #[derive(Clone)]
 pub struct Unparker(park::Unparker);
 
+/// A driver slot shared by several parkers: whichever parker can lock it parks on the
+/// driver, the others on their condvars.
+pub struct Driver(std::sync::Arc<park::DriverSlot>);
+
+impl Driver {
+    /// A slot holding `driver`.
+    pub fn new(driver: Box<dyn magpie_base::park::Park>) -> Driver {
+        Driver(std::sync::Arc::new(park::DriverSlot::new(Some(driver))))
+    }
+}
+
 impl Parker {
     /// A parker that parks on its condvar.
     pub fn new() -> Parker {
-        Parker(park::Parker::new(Arc::new(park::DriverSlot::new(None))))
+        Parker(park::Parker::new(std::sync::Arc::new(park::DriverSlot::new(None))))
+    }
+
+    /// A parker sharing `driver` with other parkers.
+    pub fn with_driver(driver: &Driver) -> Parker {
+        Parker(park::Parker::new(driver.0.clone()))
     }
 
     /// Its unparker.
@@ -148,6 +182,10 @@ impl Idle {
     /// See `Idle::transition_worker_from_searching`.
     pub fn transition_worker_from_searching(&self) -> bool {
         self.0.transition_worker_from_searching()
+    }
+    /// See `Idle::unpark_worker_by_id` (shutdown).
+    pub fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        self.0.unpark_worker_by_id(worker)
     }
     /// See `Idle::is_parked`.
     pub fn is_parked(&self, worker: usize) -> bool {

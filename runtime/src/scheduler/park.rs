@@ -65,7 +65,9 @@ struct Inner {
     state: AtomicUsize,
     mutex: Mutex<()>,
     condvar: Condvar,
-    driver: Arc<DriverSlot>,
+    // A std `Arc` even under loom: the slot is shared with the schedulers, which hold it
+    // in std `Arc`s, and its sharing is not part of what the models check.
+    driver: std::sync::Arc<DriverSlot>,
 }
 
 /// A worker's parker. Not `Clone`: one per worker.
@@ -80,7 +82,7 @@ pub(crate) struct Unparker {
 }
 
 impl Parker {
-    pub(crate) fn new(driver: Arc<DriverSlot>) -> Parker {
+    pub(crate) fn new(driver: std::sync::Arc<DriverSlot>) -> Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
@@ -209,10 +211,10 @@ impl Unparker {
     }
 }
 
-#[cfg(not(loom))]
+// Not gated on `cfg(loom)`: it uses std directly (loom has no `Thread::unpark`), and
+// the models never reach `block_on`, but the runtime must still compile under loom.
 pub(crate) use thread::{CachedParkThread, park_thread_waker};
 
-#[cfg(not(loom))]
 mod thread {
     //! Parking for threads that are not workers (`block_on` on a multi-thread runtime,
     //! or a `block_on` waiting for a current-thread core held elsewhere).
