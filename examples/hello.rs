@@ -41,7 +41,10 @@ async fn main() {
         panic!("something went wrong in a task");
     });
     let err: JoinError = bad.await.unwrap_err();
-    println!("a task panicked and we caught it: {err} (is_panic = {})", err.is_panic());
+    println!(
+        "a task panicked and we caught it: {err} (is_panic = {})",
+        err.is_panic()
+    );
 
     // Blocking work goes to the blocking pool (asyncio: run_in_executor).
     let sum = magpie::task::spawn_blocking(|| (1..=1_000_000u64).sum::<u64>())

@@ -46,11 +46,11 @@ pub mod runtime {
 
 /// Tasks: spawning, joining, cancelling, yielding, blocking work.
 pub mod task {
+    pub use magpie_runtime::spawn;
     pub use magpie_runtime::task::{
         AbortHandle, Id, JoinError, JoinHandle, YieldNow, block_in_place, consume_budget, id,
         spawn_blocking, try_id, yield_now,
     };
-    pub use magpie_runtime::spawn;
 }
 
 /// Time: `sleep`, `timeout`, `interval`, and a pausable clock for tests.

@@ -195,7 +195,12 @@ fn assert_clean(sched: &Sched, counts: &Counts) {
     assert_eq!(sched.queue_len(), 0, "a Notified was left queued");
     assert_eq!(sched.num_alive(), 0, "a task is still in the owned list");
     assert_eq!(sched.num_cells(), 0, "a task allocation leaked");
-    assert_eq!(counts.future_drops(), 1, "future dropped {} times", counts.future_drops());
+    assert_eq!(
+        counts.future_drops(),
+        1,
+        "future dropped {} times",
+        counts.future_drops()
+    );
 }
 
 /// (a) wake vs poll: the gate opens (waking the task by value) while the scheduler
@@ -218,7 +223,10 @@ fn wake_vs_poll() {
         t.join().unwrap();
         sched.run_all();
 
-        assert!(jh.is_finished(), "lost wake-up: the woken task was not run again");
+        assert!(
+            jh.is_finished(),
+            "lost wake-up: the woken task was not run again"
+        );
         let out = block_on(jh).expect("not cancelled");
         drop(out);
         assert_eq!(counts.output_drops(), 1);
@@ -243,7 +251,10 @@ fn wake_by_ref_vs_poll() {
         t.join().unwrap();
         sched.run_all();
 
-        assert!(jh.is_finished(), "lost wake-up: the woken task was not run again");
+        assert!(
+            jh.is_finished(),
+            "lost wake-up: the woken task was not run again"
+        );
         drop(block_on(jh).expect("not cancelled"));
         assert_eq!(counts.output_drops(), 1);
         assert_clean(&sched, &counts);
@@ -330,8 +341,17 @@ fn join_handle_drop_vs_complete() {
         sched.run_all();
         t.join().unwrap();
 
-        assert_eq!(counts.output_drops(), 1, "output dropped {} times", counts.output_drops());
-        assert_eq!(waker_drops.load(SeqCst), 1, "join waker not dropped exactly once");
+        assert_eq!(
+            counts.output_drops(),
+            1,
+            "output dropped {} times",
+            counts.output_drops()
+        );
+        assert_eq!(
+            waker_drops.load(SeqCst),
+            1,
+            "join waker not dropped exactly once"
+        );
         assert_clean(&sched, &counts);
     });
 }
@@ -402,7 +422,11 @@ fn join_waker_swap_vs_complete() {
         drop(out.expect("not cancelled"));
         t.join().unwrap();
 
-        assert_eq!(waker_drops.load(SeqCst), 1, "first join waker not dropped exactly once");
+        assert_eq!(
+            waker_drops.load(SeqCst),
+            1,
+            "first join waker not dropped exactly once"
+        );
         assert_eq!(counts.output_drops(), 1);
         assert_clean(&sched, &counts);
     });

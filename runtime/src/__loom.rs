@@ -127,7 +127,9 @@ impl Driver {
 impl Parker {
     /// A parker that parks on its condvar.
     pub fn new() -> Parker {
-        Parker(park::Parker::new(std::sync::Arc::new(park::DriverSlot::new(None))))
+        Parker(park::Parker::new(std::sync::Arc::new(
+            park::DriverSlot::new(None),
+        )))
     }
 
     /// A parker sharing `driver` with other parkers.

@@ -205,11 +205,6 @@ impl Spawner {
         }
         *self.inner.handle.lock() = None;
     }
-
-    #[cfg(test)]
-    pub(crate) fn num_threads(&self) -> usize {
-        self.inner.state.lock().num_threads
-    }
 }
 
 fn run(inner: Arc<Inner>, _id: usize) {

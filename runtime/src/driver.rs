@@ -32,8 +32,5 @@ pub(crate) fn build(cfg: &DriverConfig) -> io::Result<(Option<Box<dyn Park>>, Dr
     }
     let clock = magpie_time::Clock::new(cfg.start_paused);
     let (driver, handle) = magpie_time::driver::Driver::new(CondvarPark::new(), clock);
-    Ok((
-        Some(Box::new(driver)),
-        DriverHandle { time: Some(handle) },
-    ))
+    Ok((Some(Box::new(driver)), DriverHandle { time: Some(handle) }))
 }

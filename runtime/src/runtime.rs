@@ -639,4 +639,3 @@ where
         Err(e) => panic!("`spawn` {e}"),
     }
 }
-

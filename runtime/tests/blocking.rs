@@ -96,10 +96,14 @@ fn spawn_blocking_queued_is_cancelled_at_shutdown() {
 #[test]
 fn spawn_blocking_outside_runtime_panics() {
     let e = std::panic::catch_unwind(|| {
-        let _ = task::spawn_blocking(|| ());
+        drop(task::spawn_blocking(|| ()));
     })
     .unwrap_err();
-    assert!(e.downcast_ref::<String>().unwrap().contains("magpie runtime"));
+    assert!(
+        e.downcast_ref::<String>()
+            .unwrap()
+            .contains("magpie runtime")
+    );
 }
 
 #[test]
@@ -141,7 +145,10 @@ fn block_on_inside_runtime_panics_with_advice() {
         }))
         .unwrap_err();
         let msg = e.downcast_ref::<String>().unwrap();
-        assert!(msg.contains("Cannot start a runtime from within a runtime"), "{name}: {msg}");
+        assert!(
+            msg.contains("Cannot start a runtime from within a runtime"),
+            "{name}: {msg}"
+        );
         assert!(msg.contains(".await"), "{msg}");
         // Also from inside a spawned task on a worker.
         let inner2 = ct();

@@ -34,7 +34,11 @@ fn abort_idle_task_drops_future_promptly() {
             let err = h.await.unwrap_err();
             assert!(err.is_cancelled(), "{name}");
             assert!(!err.is_panic());
-            assert_eq!(d.load(Ordering::SeqCst), 1, "{name}: future not dropped on abort");
+            assert_eq!(
+                d.load(Ordering::SeqCst),
+                1,
+                "{name}: future not dropped on abort"
+            );
             assert!(err.to_string().contains("cancelled"), "{err}");
         });
         drop(rt);
@@ -61,7 +65,10 @@ fn abort_before_first_poll() {
             assert!(res.unwrap_err().is_cancelled(), "{name}");
         }
         drop(rt);
-        assert_eq!(drops.load(Ordering::SeqCst), usize::from(polled.load(Ordering::SeqCst)));
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            usize::from(polled.load(Ordering::SeqCst))
+        );
     }
 }
 
@@ -209,7 +216,11 @@ fn detach_keeps_task_running_and_drops_output_once() {
             wait_until(move || dn.load(Ordering::SeqCst)).await;
         });
         drop(rt);
-        assert_eq!(drops.load(Ordering::SeqCst), 1, "{name}: output dropped != once");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "{name}: output dropped != once"
+        );
     }
 }
 

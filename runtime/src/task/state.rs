@@ -70,9 +70,9 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 const REF_MASK: usize = !(REF_ONE - 1);
 
 /// Three refs (list, first `Notified`, `JoinHandle`), queued, joinable.
-const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 /// Unowned tasks (the blocking pool's) have no list ref.
-const INITIAL_UNOWNED: usize = 2 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL_UNOWNED: usize = (2 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State {
     val: AtomicUsize,
