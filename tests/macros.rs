@@ -4,7 +4,10 @@ use magpie::runtime::{Handle, RuntimeFlavor};
 
 #[magpie::test]
 async fn test_defaults_to_current_thread() {
-    assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::CurrentThread
+    );
 }
 
 #[magpie::test(flavor = "multi_thread", worker_threads = 3)]

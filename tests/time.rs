@@ -67,7 +67,10 @@ async fn paused_clock_sleeps_an_hour_at_once() {
     let virt = Instant::now();
     time::sleep(Duration::from_secs(3600)).await;
     assert!(virt.elapsed() >= Duration::from_secs(3600));
-    assert!(real.elapsed() < Duration::from_secs(5), "auto-advance did not happen");
+    assert!(
+        real.elapsed() < Duration::from_secs(5),
+        "auto-advance did not happen"
+    );
 }
 
 #[magpie::test(start_paused = true)]
@@ -124,7 +127,11 @@ fn timer_from_outside_thread_wakes_parked_runtime() {
             v
         });
         assert_eq!(v, 7);
-        assert!(start.elapsed() < Duration::from_secs(10), "{name}: took {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name}: took {:?}",
+            start.elapsed()
+        );
     }
 }
 
@@ -139,12 +146,18 @@ fn time_outside_runtime_panics_with_the_fix() {
         .map(|s| s.as_str())
         .or_else(|| e.downcast_ref::<&str>().copied())
         .unwrap();
-    assert!(msg.contains("enable_time") || msg.contains("enable_all"), "{msg}");
+    assert!(
+        msg.contains("enable_time") || msg.contains("enable_all"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn runtime_without_time_driver_reports_it() {
-    let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     let h = rt.spawn(async {
         time::sleep(Duration::from_millis(1)).await;
     });

@@ -136,12 +136,6 @@ async fn test_should_panic_after_the_attribute() {
     panic!("boom");
 }
 
-#[magpie_macros::test(crate = "fake")]
-#[ignore = "checks that #[ignore] after the attribute applies"]
-async fn test_ignored() {
-    panic!("an ignored test ran");
-}
-
 /// Doc comments and `#[allow]` are kept.
 #[magpie_macros::test(crate = "fake")]
 #[allow(clippy::bool_assert_comparison)]

@@ -341,3 +341,68 @@ fn many_runtimes_in_sequence_and_parallel() {
         t.join().unwrap();
     }
 }
+
+/// Two tasks that keep waking each other ride the LIFO slot; a third task in the local
+/// queue must still run after a bounded number of LIFO turns.
+#[test]
+fn lifo_slot_does_not_starve_local_queue() {
+    use std::sync::Mutex;
+    use std::task::{Poll, Waker};
+
+    struct Pair {
+        wakers: Mutex<[Option<Waker>; 2]>,
+        rounds: AtomicUsize,
+        c_ran: AtomicBool,
+    }
+
+    fn bouncer(pair: Arc<Pair>, me: usize, spawn_c: bool) -> impl std::future::Future<Output = ()> {
+        let mut first = true;
+        std::future::poll_fn(move |cx| {
+            if pair.c_ran.load(Ordering::SeqCst) || pair.rounds.load(Ordering::SeqCst) > 100_000 {
+                // Stop the bouncing; wake the partner so it sees the flag too.
+                if let Some(w) = pair.wakers.lock().unwrap()[1 - me].take() {
+                    w.wake();
+                }
+                return Poll::Ready(());
+            }
+            if first && spawn_c {
+                let p = pair.clone();
+                // Spawned on the worker: goes to the back of the local queue.
+                spawn(async move {
+                    p.c_ran.store(true, Ordering::SeqCst);
+                });
+            }
+            first = false;
+            pair.rounds.fetch_add(1, Ordering::SeqCst);
+            let other = {
+                let mut w = pair.wakers.lock().unwrap();
+                w[me] = Some(cx.waker().clone());
+                w[1 - me].take()
+            };
+            if let Some(w) = other {
+                w.wake(); // into this worker's LIFO slot
+            }
+            Poll::Pending
+        })
+    }
+
+    let rt = mt(1);
+    let rounds = rt.block_on(async {
+        let pair = Arc::new(Pair {
+            wakers: Mutex::new([None, None]),
+            rounds: AtomicUsize::new(0),
+            c_ran: AtomicBool::new(false),
+        });
+        let q = spawn(bouncer(pair.clone(), 1, false));
+        // Let Q register its waker before P starts bouncing.
+        while pair.wakers.lock().unwrap()[1].is_none() {
+            task::yield_now().await;
+        }
+        let p = spawn(bouncer(pair.clone(), 0, true));
+        p.await.unwrap();
+        q.await.unwrap();
+        assert!(pair.c_ran.load(Ordering::SeqCst));
+        pair.rounds.load(Ordering::SeqCst)
+    });
+    assert!(rounds < 20, "the local queue waited {rounds} LIFO turns");
+}
