@@ -284,9 +284,9 @@ fn shutdown_timeout_with_blocked_worker_returns() {
     let release = Arc::new(AtomicBool::new(false));
     let r = release.clone();
     let drops = Arc::new(AtomicUsize::new(0));
-    let d = drops.clone();
+    let c = DropCounter(drops.clone());
     rt.spawn(async move {
-        let _c = DropCounter(d);
+        let _c = c;
         // Blocks its worker (bad practice, which shutdown must survive).
         while !r.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5));
@@ -352,9 +352,11 @@ fn many_concurrent_aborts_and_joins() {
     rt.block_on(async move {
         let mut hs = Vec::new();
         for i in 0..2000 {
-            let d = d.clone();
+            // Created outside the async block so that a task aborted before its first
+            // poll still owns (and must drop) it.
+            let c = DropCounter(d.clone());
             hs.push(spawn(async move {
-                let _c = DropCounter(d);
+                let _c = c;
                 for _ in 0..(i % 7) {
                     task::yield_now().await;
                 }
