@@ -103,6 +103,14 @@ fn main() {
                 mem_child(&rt, n);
                 return;
             }
+            "--run-one" => {
+                // Hidden, for profilers: `--run-one magpie|tokio WORKLOAD ITERS`.
+                let rt = args.next().unwrap_or_else(|| usage());
+                let name = args.next().unwrap_or_else(|| usage());
+                let iters = args.next().and_then(|v| v.parse().ok()).unwrap_or(1);
+                run_one(&rt, &name, iters);
+                return;
+            }
             "-h" | "--help" => usage(),
             // `cargo bench` style pass-through flags.
             "--bench" => {}
@@ -250,6 +258,39 @@ fn measure(
         magpie: median(&mut ms).as_nanos() as f64,
         tokio: median(&mut ts).as_nanos() as f64,
     }
+}
+
+/// Runs one workload on one runtime `iters` times and prints the median (for perf,
+/// callgrind and friends, which should see one runtime only).
+fn run_one(rt: &str, name: &str, iters: usize) {
+    let workers = magpie_benches::workers();
+    let w = registry()
+        .into_iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| {
+            eprintln!("no workload named {name}");
+            usage()
+        });
+    let mut v = Vec::with_capacity(iters);
+    match rt {
+        "magpie" => sample(
+            &on_magpie::build(w.flavor, workers),
+            w.magpie,
+            iters,
+            &mut v,
+        ),
+        "tokio" => sample(&on_tokio::build(w.flavor, workers), w.tokio, iters, &mut v),
+        _ => usage(),
+    }
+    if std::env::var_os("MAGPIE_BENCH_SAMPLES").is_some() {
+        println!("samples: {v:?}");
+    }
+    let med = median(&mut v);
+    println!(
+        "{name} on {rt}: median {med:?}, min {:?}, max {:?} over {iters}",
+        v[0],
+        v[v.len() - 1]
+    );
 }
 
 /// Child process: prints `bytes_per_task hwm_bytes` for one runtime.
