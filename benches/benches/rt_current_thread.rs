@@ -1,0 +1,17 @@
+//! `rt_current_thread` workloads on magpie and tokio (see `magpie_benches` for each workload).
+//! Run with `cargo bench -p magpie-benches --bench rt_current_thread`; the comparison runner
+//! `compare` runs the same workloads interleaved.
+
+mod common;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use magpie_benches::{Flavor, Group};
+
+fn benches(c: &mut Criterion) {
+    common::bench_selected(c, |w| {
+        w.group == Group::Scheduler && w.flavor == Flavor::Current
+    });
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);

@@ -1,0 +1,17 @@
+//! `rt_multi_threaded` workloads on magpie and tokio (see `magpie_benches` for each workload).
+//! Run with `cargo bench -p magpie-benches --bench rt_multi_threaded`; the comparison runner
+//! `compare` runs the same workloads interleaved.
+
+mod common;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use magpie_benches::{Flavor, Group};
+
+fn benches(c: &mut Criterion) {
+    common::bench_selected(c, |w| {
+        w.group == Group::Scheduler && w.flavor == Flavor::Multi
+    });
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);

@@ -1,0 +1,15 @@
+//! `time` workloads on magpie and tokio (see `magpie_benches` for each workload).
+//! Run with `cargo bench -p magpie-benches --bench time`; the comparison runner
+//! `compare` runs the same workloads interleaved.
+
+mod common;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use magpie_benches::Group;
+
+fn benches(c: &mut Criterion) {
+    common::bench_selected(c, |w| w.group == Group::Time);
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);
