@@ -32,13 +32,10 @@ async fn gather_runs_concurrently_in_one_task() {
 #[magpie::test(start_paused = true)]
 async fn try_gather_stops_at_the_first_error() {
     let start = Instant::now();
-    let out: Result<(u64, u64), String> = try_gather!(
-        async { Ok(nap(10).await) },
-        async {
-            nap(1).await;
-            Err("early".to_string())
-        },
-    )
+    let out: Result<(u64, u64), String> = try_gather!(async { Ok(nap(10).await) }, async {
+        nap(1).await;
+        Err("early".to_string())
+    },)
     .await;
     assert_eq!(out, Err("early".to_string()));
     assert_eq!(start.elapsed(), secs(1), "does not wait for the 10 s sleep");
@@ -77,7 +74,10 @@ async fn task_group_cancels_siblings_at_first_failure() {
         Err("one second in")
     });
     let err = group.await.unwrap_err();
-    assert_eq!(err.errors().copied().collect::<Vec<_>>(), vec!["one second in"]);
+    assert_eq!(
+        err.errors().copied().collect::<Vec<_>>(),
+        vec!["one second in"]
+    );
     assert_eq!(start.elapsed(), secs(1), "the 10 s task was cancelled");
 }
 
@@ -85,12 +85,18 @@ async fn task_group_cancels_siblings_at_first_failure() {
 async fn wait_and_wait_timeout() {
     let handles = [5, 1, 3].map(|s| magpie::spawn(nap(s)));
     let (done, pending) = magpie::wait(handles, ReturnWhen::FirstCompleted).await;
-    assert_eq!(done.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        vec![1]
+    );
     assert_eq!(pending.len(), 2);
 
     let start = Instant::now();
     let (done, pending) = magpie::wait_timeout(pending, ReturnWhen::AllCompleted, secs(3)).await;
-    assert_eq!(done.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(
+        done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        vec![3]
+    );
     assert_eq!(pending.len(), 1, "the 5 s task is handed back");
     assert_eq!(start.elapsed(), secs(3));
     // It kept running.

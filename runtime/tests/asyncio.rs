@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 async fn until(mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "condition never held");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "condition never held"
+        );
         yield_now().await;
         std::thread::yield_now();
     }
@@ -177,7 +180,13 @@ fn task_group_cancels_the_rest_on_first_failure() {
             tx.send(()).unwrap();
             let err = group.await.unwrap_err();
             assert_eq!(err.failures().len(), 1, "{name}: {err}");
-            assert!(matches!(err.first(), TaskFailure::Error { index: 3, error: "failed" }));
+            assert!(matches!(
+                err.first(),
+                TaskFailure::Error {
+                    index: 3,
+                    error: "failed"
+                }
+            ));
             assert_eq!(err.errors().copied().collect::<Vec<_>>(), vec!["failed"]);
         });
         // The group waits for its cancelled tasks, so their futures are gone already.
@@ -216,7 +225,11 @@ fn task_group_reports_panics_and_every_failure() {
         let panics: Vec<_> = err.panics().collect();
         assert_eq!(panics.len(), 1);
         assert!(panics[0].is_panic());
-        assert!(err.failures().iter().any(|f| f.index() == 1 && f.is_panic()));
+        assert!(
+            err.failures()
+                .iter()
+                .any(|f| f.index() == 1 && f.is_panic())
+        );
         assert_eq!(err.errors().collect::<Vec<_>>(), vec!["bad"]);
         assert!(err.to_string().contains("kaboom"), "{err}");
     });
@@ -306,7 +319,8 @@ fn task_local_future_dropped_inside_its_scope() {
     struct ReadOnDrop(Arc<AtomicUsize>);
     impl Drop for ReadOnDrop {
         fn drop(&mut self) {
-            self.0.store(REQUEST.try_with(|v| *v as usize).unwrap_or(0), SeqCst);
+            self.0
+                .store(REQUEST.try_with(|v| *v as usize).unwrap_or(0), SeqCst);
         }
     }
     let seen = Arc::new(AtomicUsize::new(0));
@@ -358,7 +372,10 @@ fn wait_on_join_handles_each_mode() {
                 }),
             ];
             let (done, pending) = wait(handles, ReturnWhen::FirstCompleted).await;
-            assert_eq!(done.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![1]);
+            assert_eq!(
+                done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+                vec![1]
+            );
             assert_eq!(pending.len(), 1, "{name}");
 
             // FirstException: a panic ends the wait; the pending handle comes back.
@@ -373,7 +390,10 @@ fn wait_on_join_handles_each_mode() {
 
             tx.send(()).unwrap();
             let (done, pending) = wait(pending, ReturnWhen::AllCompleted).await;
-            assert_eq!(done.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![2]);
+            assert_eq!(
+                done.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+                vec![2]
+            );
             assert!(pending.is_empty());
         });
     }

@@ -187,10 +187,9 @@ fn try_gather_all_returns_ok_in_order_or_first_err_dropping_rest() {
 
     let drops = counter();
     let (tx, rx) = oneshot::channel::<()>();
-    let mut futs: Vec<Pin<Box<dyn Future<Output = Result<u32, &str>>>>> = (0..3)
-        .map(|i| {
-            Box::pin(pending_tracked(Tracked::new(i, &drops))) as Pin<Box<dyn Future<Output = _>>>
-        })
+    type BoxFut = Pin<Box<dyn Future<Output = Result<u32, &'static str>>>>;
+    let mut futs: Vec<BoxFut> = (0..3)
+        .map(|i| Box::pin(pending_tracked(Tracked::new(i, &drops))) as BoxFut)
         .collect();
     futs.push(Box::pin(async move {
         rx.await.unwrap();

@@ -22,9 +22,9 @@ pub use self::group::{GroupError, GroupJoin, TaskFailure, TaskGroup};
 pub use self::join::{AbortHandle, JoinHandle};
 pub use self::join_set::JoinSet;
 pub use self::local::{AccessError, LocalKey, TaskLocalFuture};
+pub(crate) use self::raw::{Notified, RawTask, Task};
 pub use self::shield::{Shield, shield};
 pub use magpie_sync::{ReturnWhen, Wait, wait};
-pub(crate) use self::raw::{Notified, RawTask, Task};
 
 pub use crate::blocking::spawn_blocking;
 pub use crate::scheduler::multi_thread::block_in_place;

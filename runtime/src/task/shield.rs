@@ -84,6 +84,8 @@ impl<T> Future for Shield<T> {
 
 impl<T> fmt::Debug for Shield<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shield").field("handle", &self.handle).finish()
+        f.debug_struct("Shield")
+            .field("handle", &self.handle)
+            .finish()
     }
 }

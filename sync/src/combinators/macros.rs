@@ -249,7 +249,11 @@ macro_rules! __select_impl {
                 let __start = if $biased { 0 } else { $crate::__private::thread_rng_n(__BRANCHES) };
                 let mut __any_pending = false;
                 for __k in 0..__BRANCHES {
-                    let __branch = (__start + __k) % __BRANCHES;
+                    let __branch = if __start + __k >= __BRANCHES {
+                        __start + __k - __BRANCHES
+                    } else {
+                        __start + __k
+                    };
                     $(
                         if __branch == $i {
                             if __disabled & (1u64 << $i) != 0 {

@@ -150,6 +150,6 @@ pub fn thread_rng_n(n: u32) -> u32 {
         x ^= x >> 27;
         rng.set(x);
         let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        ((r >> 32) * n as u64 >> 32) as u32
+        (((r >> 32) * n as u64) >> 32) as u32
     })
 }
