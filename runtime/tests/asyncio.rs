@@ -398,3 +398,28 @@ fn wait_on_join_handles_each_mode() {
         });
     }
 }
+
+#[test]
+fn join_set_reused_after_detach_all_ignores_stale_wakes() {
+    ct().block_on(async {
+        let mut set = JoinSet::new();
+        let mut txs = Vec::new();
+        for _ in 0..4 {
+            let (tx, rx) = oneshot::channel::<()>();
+            txs.push(tx);
+            set.spawn(async move { rx.await.is_ok() });
+        }
+        yield_now().await;
+        assert!(set.try_join_next().is_none()); // the handles are registered
+        // The tasks finish and wake their slots, but nobody joins them...
+        for tx in txs {
+            tx.send(()).unwrap();
+        }
+        yield_now().await;
+        // ...before the set is emptied and reused: the queued indices are stale.
+        set.detach_all();
+        set.spawn(async { true });
+        assert!(set.join_next().await.unwrap().unwrap());
+        assert!(set.join_next().await.is_none());
+    });
+}

@@ -44,8 +44,9 @@ where
 
 /// A task's output, awaited without the power to cancel the task; see [`shield`].
 ///
-/// Dropping it leaves the task running. It has no `abort`; [`into_handle`]
-/// (Shield::into_handle) gives the `JoinHandle` back when cancelling is wanted after all.
+/// Dropping it leaves the task running. It has no `abort`;
+/// [`into_handle`](Shield::into_handle) gives the `JoinHandle` back when cancelling is
+/// wanted after all.
 #[must_use = "futures do nothing unless polled"]
 pub struct Shield<T> {
     handle: JoinHandle<T>,

@@ -207,6 +207,8 @@ impl<F> FutureSet<F> {
         self.local.clear();
         self.pos = 0;
         self.len = 0;
+        // Queued indices are stale now (late wakes may still add some: they are skipped).
+        self.shared.inner.lock().ready.clear();
         out
     }
 
@@ -241,8 +243,10 @@ impl<F: Future> FutureSet<F> {
         let limit = self.len;
         let mut polled = 0;
         while let Some(index) = self.next_ready(cx) {
-            let slot = &mut self.slots[index];
-            // A stale index (its child completed or was removed): skip it.
+            // A stale index (its child completed, was removed or drained): skip it.
+            let Some(slot) = self.slots.get_mut(index) else {
+                continue;
+            };
             let Some(fut) = slot.fut.as_mut() else {
                 continue;
             };
