@@ -28,6 +28,13 @@
 //! | `await asyncio.sleep(0)`        | [`task::yield_now`]`().await`                |
 //! | `asyncio.sleep(s)`, `wait_for`  | [`time::sleep`], [`time::timeout`]           |
 //! | `asyncio.Queue`, `Lock`, `Event`, `Semaphore` | [`sync::mpsc`], [`sync::Mutex`], [`sync::Event`], [`sync::Semaphore`] |
+//! | `gather(a, b)`, `gather(*aws)`  | [`gather!`]`(a, b)`, [`gather_all`]`(aws)` (`try_` forms stop at the first error) |
+//! | `wait(aws, return_when=...)`    | [`wait`]`(handles, `[`ReturnWhen`]`::..)`, [`wait_timeout`] |
+//! | `as_completed(aws)`             | [`as_completed`]`(aws)` (a `Stream`)          |
+//! | `TaskGroup()`, `shield(aw)`     | [`task::TaskGroup`], [`shield`]               |
+//! | `contextvars.ContextVar`        | [`task_local!`], [`task::LocalKey`]           |
+//!
+//! The full guide is `docs/asyncio.md` in the repository.
 //!
 //! The crates behind the facade: `magpie-runtime` (tasks, schedulers, blocking pool),
 //! `magpie-time` (timer wheel), `magpie-sync` (channels and locks, usable under any
@@ -36,6 +43,11 @@
 
 pub use magpie_macros::{main, test};
 pub use magpie_runtime::spawn;
+pub use magpie_runtime::task::shield;
+pub use magpie_runtime::task_local;
+pub use magpie_sync::{
+    ReturnWhen, as_completed, gather, gather_all, select, try_gather, try_gather_all, wait,
+};
 
 /// Building and running a runtime (tokio-compatible names).
 pub mod runtime {
@@ -48,8 +60,9 @@ pub mod runtime {
 pub mod task {
     pub use magpie_runtime::spawn;
     pub use magpie_runtime::task::{
-        AbortHandle, Id, JoinError, JoinHandle, YieldNow, block_in_place, consume_budget, id,
-        spawn_blocking, try_id, yield_now,
+        AbortHandle, AccessError, GroupError, GroupJoin, Id, JoinError, JoinHandle, JoinSet,
+        LocalKey, Shield, TaskFailure, TaskGroup, TaskLocalFuture, YieldNow, block_in_place,
+        consume_budget, id, shield, spawn_blocking, try_id, yield_now,
     };
 }
 
@@ -61,7 +74,12 @@ pub mod time {
 /// Channels, locks and notification primitives (they work under any executor).
 pub mod sync {
     pub use magpie_sync::*;
+
+    pub use crate::asyncio::SendTimeoutExt;
 }
+
+mod asyncio;
+pub use asyncio::wait_timeout;
 
 /// Runs `future` to completion on a new multi-thread runtime with every driver enabled,
 /// then shuts the runtime down: asyncio's `asyncio.run(main())`.

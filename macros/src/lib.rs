@@ -67,6 +67,7 @@
 mod args;
 mod doctests;
 mod expand;
+mod select;
 #[cfg(test)]
 mod tests;
 
@@ -219,4 +220,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Test, args.into(), item.into()).into()
+}
+
+/// Implementation detail of `magpie_sync::select!`: the pattern with `mut`, `ref` and
+/// `ref mut` binding modifiers removed (see `select.rs`). Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __select_clean_pattern(input: TokenStream) -> TokenStream {
+    select::clean_pattern(input)
 }

@@ -18,6 +18,10 @@
 //! | [`Event`] | a settable flag tasks wait on | `Event` |
 //! | [`Barrier`] | rendezvous of `n` tasks | `Barrier` |
 //! | [`OnceCell`] | lazily, asynchronously initialised value | |
+//! | [`gather!`], [`gather_all`], [`try_gather!`], [`try_gather_all`] | run futures concurrently in this task, collect outputs | `gather` |
+//! | [`as_completed`] | a `Stream` of outputs in completion order | `as_completed` |
+//! | [`wait`], [`ReturnWhen`] | wait until first done / first error / all done | `wait` |
+//! | [`select!`] | first of several futures wins, the rest are dropped | `wait(FIRST_COMPLETED)` |
 //!
 //! See `docs/sync.md` for the design and the table of cancel-safe methods.
 #![warn(missing_docs, missing_debug_implementations)]
@@ -27,6 +31,7 @@ pub(crate) use magpie_base::loom;
 mod barrier;
 mod batch_semaphore;
 pub mod broadcast;
+mod combinators;
 mod event;
 mod once_cell;
 mod util;
@@ -40,6 +45,12 @@ mod semaphore;
 pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
+#[doc(hidden)]
+pub use combinators::__private;
+pub use combinators::{
+    AsCompleted, GatherAll, ReturnWhen, TryGatherAll, Wait, as_completed, gather_all,
+    try_gather_all, wait,
+};
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};

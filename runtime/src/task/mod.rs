@@ -6,16 +6,25 @@
 
 mod core;
 mod error;
+mod group;
 mod harness;
 mod join;
+mod join_set;
 pub(crate) mod list;
+mod local;
 mod raw;
+mod shield;
 mod state;
 mod waker;
 
 pub use self::error::JoinError;
+pub use self::group::{GroupError, GroupJoin, TaskFailure, TaskGroup};
 pub use self::join::{AbortHandle, JoinHandle};
+pub use self::join_set::JoinSet;
+pub use self::local::{AccessError, LocalKey, TaskLocalFuture};
 pub(crate) use self::raw::{Notified, RawTask, Task};
+pub use self::shield::{Shield, shield};
+pub use magpie_sync::{ReturnWhen, Wait, wait};
 
 pub use crate::blocking::spawn_blocking;
 pub use crate::scheduler::multi_thread::block_in_place;
