@@ -43,6 +43,17 @@ use std::time::{Duration, Instant};
 
 type Notified = task::Notified<Arc<Handle>>;
 
+/// Why a task is being queued on a worker.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Woken by the running task: the LIFO slot.
+    Wake,
+    /// Yielded or woke itself while running: the deferred list.
+    Yield,
+    /// Newly spawned: the back of the local queue.
+    Spawn,
+}
+
 /// Consecutive polls a task may get from the LIFO slot before the local queue runs.
 const MAX_LIFO_POLLS: u8 = 3;
 
@@ -86,6 +97,11 @@ struct Core {
     run_queue: Worker<Notified>,
     lifo: Option<Notified>,
     lifo_polls: u8,
+    /// Tasks that yielded (`yield_now`, budget spent, self-wake while running). They
+    /// run after the local and global queues come up empty, so a worker full of
+    /// spinning tasks still drains remote work in batches (tokio defers yields the
+    /// same way).
+    deferred: std::collections::VecDeque<Notified>,
     tick: u32,
     is_searching: bool,
     park: Parker,
@@ -126,6 +142,7 @@ impl MultiThread {
                 run_queue,
                 lifo: None,
                 lifo_polls: 0,
+                deferred: std::collections::VecDeque::new(),
                 tick: 0,
                 is_searching: false,
                 park,
@@ -243,12 +260,12 @@ impl Handle {
         if let Some(notified) = notified {
             // A new task goes to the back of the local queue, not the LIFO slot: the
             // spawner usually has more to do before the child needs to run.
-            self.schedule_task(notified, true);
+            self.schedule_task(notified, Kind::Spawn);
         }
         join
     }
 
-    fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
+    fn schedule_task(self: &Arc<Self>, task: Notified, kind: Kind) {
         if let SchedulerContext::MultiThread(ptr) = context::scheduler() {
             // SAFETY: the pointer is set by `run` for the lifetime of the worker's
             // `Context`, on this thread only, and cleared before it is dropped.
@@ -256,7 +273,7 @@ impl Handle {
             if Arc::ptr_eq(&cx.handle, self) {
                 if let Ok(mut guard) = cx.core.try_borrow_mut() {
                     if let Some(core) = guard.as_mut() {
-                        self.schedule_local(core, task, is_yield);
+                        self.schedule_local(core, task, kind);
                         return;
                     }
                 }
@@ -265,18 +282,34 @@ impl Handle {
         self.push_remote(task);
     }
 
-    fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
-        let pushed = if is_yield || self.config.disable_lifo_slot {
-            core.run_queue.push(task);
-            true
-        } else if let Some(prev) = core.lifo.replace(task) {
-            core.run_queue.push(prev);
-            true
-        } else {
-            false
+    fn schedule_local(&self, core: &mut Core, task: Notified, kind: Kind) {
+        let notify = match kind {
+            Kind::Yield => {
+                core.deferred.push_back(task);
+                false
+            }
+            Kind::Spawn => {
+                core.run_queue.push(task);
+                true
+            }
+            Kind::Wake if self.config.disable_lifo_slot => {
+                core.run_queue.push(task);
+                true
+            }
+            Kind::Wake => match core.lifo.replace(task) {
+                // A displaced task is worth another worker's attention only when it
+                // is not alone in the queue: a strict hand-off chain (A wakes B wakes
+                // C) keeps one worker busy, and waking a sleeper for it just costs a
+                // futex round trip.
+                Some(prev) => {
+                    core.run_queue.push(prev);
+                    core.run_queue.len() > 1
+                }
+                None => false,
+            },
         };
         // A searching worker wakes another itself once it finds work.
-        if pushed && !core.is_searching {
+        if notify && !core.is_searching {
             self.notify_parked();
         }
     }
@@ -346,11 +379,11 @@ impl Schedule for Arc<Handle> {
     }
 
     fn schedule(&self, task: Notified) {
-        self.schedule_task(task, false);
+        self.schedule_task(task, Kind::Wake);
     }
 
     fn yield_now(&self, task: Notified) {
-        self.schedule_task(task, true);
+        self.schedule_task(task, Kind::Yield);
     }
 }
 
@@ -453,7 +486,7 @@ impl Context {
         // Out of the context while parked: wakes fired by the driver on this thread go
         // through the global queue instead of borrowing the core.
         let mut core = self.core.borrow_mut().take().expect("core present");
-        if core.lifo.is_some() || !core.run_queue.is_empty() {
+        if core.lifo.is_some() || !core.run_queue.is_empty() || !core.deferred.is_empty() {
             *self.core.borrow_mut() = Some(core);
             return true;
         }
@@ -494,6 +527,7 @@ impl Context {
                 shared.idle.transition_worker_from_searching();
             }
             drop(core.lifo.take());
+            core.deferred.clear();
             while let Some(task) = core.run_queue.pop() {
                 drop(task);
             }
@@ -530,16 +564,22 @@ impl Core {
         if let Some(task) = self.run_queue.pop() {
             return Some(task);
         }
-        if shared.inject.is_empty() {
-            return None;
-        }
-        loop {
-            match shared.inject.steal_batch_and_pop(&self.run_queue) {
-                Steal::Success(task) => return Some(task),
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
+        if !shared.inject.is_empty() {
+            loop {
+                match shared.inject.steal_batch_and_pop(&self.run_queue) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
             }
         }
+        // Everything else ran: the yielded tasks get their turn. Move them into the
+        // (stealable) run queue so idle workers can share them.
+        let first = self.deferred.pop_front()?;
+        for task in self.deferred.drain(..) {
+            self.run_queue.push(task);
+        }
+        Some(first)
     }
 
     fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
