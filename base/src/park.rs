@@ -117,3 +117,21 @@ impl Park for CondvarPark {
         self.inner.unpark();
     }
 }
+
+impl<P: Park + ?Sized> Park for Box<P> {
+    fn park(&mut self) {
+        (**self).park();
+    }
+
+    fn park_timeout(&mut self, duration: Duration) {
+        (**self).park_timeout(duration);
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        (**self).unparker()
+    }
+
+    fn shutdown(&mut self) {
+        (**self).shutdown();
+    }
+}
