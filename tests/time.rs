@@ -188,3 +188,32 @@ fn sleep_far_future_saturates() {
         assert!(r.is_err());
     });
 }
+
+/// A million tasks sleeping at once fit in memory and all wake (paused clock, so the
+/// test takes no real time beyond the spawning).
+#[test]
+fn a_million_sleeping_tasks_all_wake() {
+    let rt = Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let n = 1_000_000u64;
+    let woke = Arc::new(AtomicUsize::new(0));
+    let w = woke.clone();
+    rt.block_on(async move {
+        for i in 0..n {
+            let w = w.clone();
+            // Handles dropped: the tasks are detached and still must all run.
+            drop(magpie::spawn(async move {
+                time::sleep(Duration::from_millis(1 + (i * 7919) % 5000)).await;
+                w.fetch_add(1, Ordering::Relaxed);
+            }));
+        }
+        while w.load(Ordering::Relaxed) < n as usize {
+            time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert_eq!(woke.load(Ordering::Relaxed), n as usize);
+    assert_eq!(rt.handle().num_alive_tasks(), 0);
+}
