@@ -152,6 +152,11 @@ impl UnixStream {
         self.io
             .poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
     }
+
+    #[doc(hidden)]
+    pub fn __token(&self) -> usize {
+        self.io.token()
+    }
 }
 
 impl fmt::Debug for UnixStream {
