@@ -44,7 +44,11 @@ fn stale_event_after_slot_reuse_wakes_no_one() {
     );
     // Now the stale event is delivered.
     rt.driver.dispatch_events();
-    assert_eq!(counter.0.load(Ordering::SeqCst), 0, "stale event woke the new owner");
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        0,
+        "stale event woke the new owner"
+    );
     assert_eq!(
         b.try_read(&mut buf).unwrap_err().kind(),
         std::io::ErrorKind::WouldBlock
@@ -68,7 +72,9 @@ fn shutdown_wakes_waiters_with_error() {
     let handle = rt.handle.clone();
     rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
         let h = handle.clone();
         std::thread::spawn(move || {
@@ -80,7 +86,13 @@ fn shutdown_wakes_waiters_with_error() {
         assert!(err.to_string().contains("runtime shut down"), "{err}");
         let err = client.write_all(b"x").await.unwrap_err();
         assert!(err.to_string().contains("runtime shut down"), "{err}");
-        assert!(client.try_read(&mut buf).unwrap_err().to_string().contains("shut down"));
+        assert!(
+            client
+                .try_read(&mut buf)
+                .unwrap_err()
+                .to_string()
+                .contains("shut down")
+        );
         let err = listener.accept().await.unwrap_err();
         assert!(err.to_string().contains("runtime shut down"), "{err}");
         let err = TcpListener::bind("127.0.0.1:0").await.unwrap_err();

@@ -15,9 +15,7 @@ use magpie_io::net::{TcpListener, TcpStream};
 #[test]
 fn accept_at_fd_limit_returns_emfile_then_recovers() {
     let mut rt = Rt::new();
-    let listener = rt
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
 
     // Lower the soft limit to a little above what is open now.

@@ -59,7 +59,10 @@ fn udp_connect_send_recv_peek() {
         let n = a.recv(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"pong");
         assert_eq!(&got.lock().unwrap()[..], b"ping");
-        assert_eq!(a.try_recv(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            a.try_recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
     });
 }
 

@@ -176,7 +176,12 @@ impl Wake for CountWaker {
 /// Deterministic test payload.
 pub fn payload(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(seed as u32 % 31) as u8 ^ seed)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2654435761)
+                .rotate_left(seed as u32 % 31) as u8
+                ^ seed
+        })
         .collect()
 }
 
