@@ -1,1 +1,34 @@
-//! magpie-io: the shared mio reactor and networking types (filled by the io issue).
+//! magpie-io: the I/O driver (one mio reactor per runtime, shared by all workers) and
+//! the networking types built on it.
+//!
+//! * [`driver`]: [`Driver`](driver::Driver) (implements `magpie_base::park::Park`:
+//!   parking is `mio::Poll::poll`) and its [`Handle`](driver::Handle), which resources
+//!   find through a thread-local "current handle" ([`Handle::enter`](driver::Handle::enter)).
+//! * [`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, `UnixListener`,
+//!   `UnixStream`, `UnixDatagram`, `lookup_host` (tokio's names and signatures).
+//! * The async I/O traits are futures-io's ([`AsyncRead`], [`AsyncWrite`],
+//!   [`AsyncBufRead`], [`AsyncSeek`]), so the futures ecosystem works unchanged; magpie
+//!   adds tokio-style extension traits ([`AsyncReadExt`], [`AsyncWriteExt`]) and
+//!   [`copy`]/[`split`].
+//!
+//! A resource used outside a runtime with I/O enabled fails with an `io::Error` that
+//! says how to fix it; after the driver shuts down, operations fail with "runtime shut
+//! down". Every read, write, accept, send and receive spends one unit of the task's
+//! cooperative budget (`magpie_base::coop`).
+#![warn(missing_docs)]
+
+pub mod driver;
+mod interest;
+pub mod net;
+mod registration;
+#[doc(hidden)]
+pub mod scheduled_io;
+mod util;
+
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use interest::Interest;
+pub use scheduled_io::Ready;
+pub use util::{
+    AsyncReadExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd, ReadToString,
+    Shutdown, Write, WriteAll, WriteHalf, copy, split,
+};

@@ -1,0 +1,243 @@
+//! `TcpStream`.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::task::{Context, Poll};
+
+use crate::interest::Interest;
+use crate::net::addr::{ToSocketAddrs, each_addr};
+use crate::registration::PollEvented;
+use crate::scheduled_io::{Direction, Ready};
+
+/// A TCP connection registered with the magpie I/O driver.
+///
+/// Implements futures-io's `AsyncRead`/`AsyncWrite` (so `futures::AsyncReadExt` works
+/// on it directly) and magpie's own extension traits.
+pub struct TcpStream {
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each resolved address in turn.
+    ///
+    /// A closed port gives `ErrorKind::ConnectionRefused`.
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, TcpStream::connect_addr).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = mio::net::TcpStream::connect(addr)?;
+        TcpStream::connected(stream).await
+    }
+
+    /// Waits for a non-blocking connect on `stream` to finish.
+    pub(crate) async fn connected(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        let stream = TcpStream::new(stream)?;
+        stream.io.ready(Direction::Write).await?;
+        if let Some(e) = stream.io.get_ref().take_error()? {
+            return Err(e);
+        }
+        // Writable without an error: connected (or the peer already hung up, which
+        // `peer_addr` reports as NotConnected).
+        stream.io.get_ref().peer_addr()?;
+        Ok(stream)
+    }
+
+    pub(crate) fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Wraps a connected std stream (switching it to non-blocking mode).
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::new(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Deregisters the stream and returns the std stream (still in non-blocking mode).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Reads `TCP_NODELAY`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// Reads `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Shuts down the read, write or both halves (`shutdown(2)`), at once. After
+    /// `Shutdown::Write` the peer reads EOF.
+    ///
+    /// (tokio's `shutdown` is `AsyncWriteExt::shutdown`, also available here.)
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
+        self.io.check_shutdown()?;
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Receives data without removing it from the queue, waiting until some arrives.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// [`peek`](Self::peek) as a poll function.
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek(buf))
+    }
+
+    /// Waits until the stream is ready in any direction of `interest`; returns what is.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+    }
+
+    /// Waits until the stream is readable (a `try_read` may then succeed; it may also
+    /// return `WouldBlock`, after which wait again).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await.map(drop)
+    }
+
+    /// Waits until the stream is writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await.map(drop)
+    }
+
+    /// Polls for read readiness (stores the waker; one reader waker per stream).
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Polls for write readiness (one writer waker per stream).
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Reads what is available without waiting: `WouldBlock` when nothing is.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// Vectored [`try_read`](Self::try_read).
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+    }
+
+    /// Writes what fits without waiting: `WouldBlock` when nothing does.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Vectored [`try_write`](Self::try_write).
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |mut s| s.write_vectored(bufs))
+    }
+
+    /// Runs `f` (a non-blocking operation on the raw socket) if the stream is ready in
+    /// `interest`'s direction, clearing the readiness if `f` returns `WouldBlock`.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let dir = if interest.is_readable() {
+            Direction::Read
+        } else {
+            Direction::Write
+        };
+        self.io.try_io(dir, |_| f())
+    }
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.io
+            .poll_io_len(cx, Direction::Read, len, |mut s| s.read(buf))
+    }
+
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Read, |mut s| s.read_vectored(bufs))
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+    }
+
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+    }
+
+    #[doc(hidden)]
+    pub fn __token(&self) -> usize {
+        self.io.token()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+crate::net::split_macro::stream_impls!(TcpStream);

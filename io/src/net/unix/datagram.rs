@@ -1,0 +1,123 @@
+//! `UnixDatagram`.
+
+use std::fmt;
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use crate::registration::PollEvented;
+use crate::scheduled_io::Direction;
+
+/// A Unix-domain datagram socket registered with the magpie I/O driver.
+pub struct UnixDatagram {
+    io: PollEvented<mio::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to `path`.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        crate::driver::Handle::current()?;
+        UnixDatagram::new(mio::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A socket bound to no address.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        crate::driver::Handle::current()?;
+        UnixDatagram::new(mio::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        crate::driver::Handle::current()?;
+        let (a, b) = mio::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::new(a)?, UnixDatagram::new(b)?))
+    }
+
+    fn new(s: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            io: PollEvented::new(s)?,
+        })
+    }
+
+    /// Wraps a std socket (switching it to non-blocking mode).
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        socket.set_nonblocking(true)?;
+        UnixDatagram::new(mio::net::UnixDatagram::from_std(socket))
+    }
+
+    /// Deregisters and returns the std socket (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// Sets the default destination of `send` and the only source `recv` accepts.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.io.get_ref().connect(path)
+    }
+
+    /// Sends to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Write, |s| s.send(buf)).await
+    }
+
+    /// Receives from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |s| s.recv(buf)).await
+    }
+
+    /// Sends to the socket at `path`.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io
+            .async_io(Direction::Write, |s| s.send_to(buf, path))
+            .await
+    }
+
+    /// Receives a datagram and its source.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .async_io(Direction::Read, |s| s.recv_from(buf))
+            .await
+    }
+
+    /// Sends without waiting.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |s| s.send(buf))
+    }
+
+    /// Receives without waiting.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |s| s.recv(buf))
+    }
+
+    /// Waits until readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await.map(drop)
+    }
+
+    /// Waits until writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await.map(drop)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Shuts down the read, write or both halves.
+    pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}

@@ -1,0 +1,194 @@
+//! `PollEvented<E>`: a mio source registered with the current driver, and the
+//! ready-then-try-then-clear loop every socket operation runs through.
+
+use std::io;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use magpie_base::coop;
+use mio::Token;
+
+use crate::driver::{Handle, shut_down};
+use crate::interest::Interest;
+use crate::scheduled_io::{Direction, Ready, ReadyEvent, ScheduledIo};
+
+pub(crate) struct PollEvented<E: mio::event::Source> {
+    io: Option<E>,
+    handle: Handle,
+    token: Token,
+    shared: Arc<ScheduledIo>,
+}
+
+impl<E: mio::event::Source> PollEvented<E> {
+    /// Registers `io` for reads and writes with the current driver.
+    pub(crate) fn new(io: E) -> io::Result<Self> {
+        let mut io = io;
+        let handle = Handle::current()?;
+        let (token, shared) =
+            handle.register(&mut io, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        Ok(PollEvented {
+            io: Some(io),
+            handle,
+            token,
+            shared,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &E {
+        self.io.as_ref().expect("io present until drop/into_inner")
+    }
+
+    pub(crate) fn token(&self) -> usize {
+        self.token.0
+    }
+
+    /// Deregisters and returns the source.
+    pub(crate) fn into_inner(mut self) -> E {
+        let mut io = self.io.take().expect("io present until drop/into_inner");
+        self.handle.deregister(&mut io, self.token);
+        io
+    }
+
+    /// Waits until the resource is ready in `dir` (no budget spent).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.shared
+            .poll_ready(cx, dir)
+            .map(|r| r.map_err(|_| shut_down()))
+    }
+
+    pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
+        self.shared.clear_readiness(ev);
+    }
+
+    /// The I/O loop: spend one unit of coop budget, wait for readiness in `dir`, run
+    /// `f`; on `WouldBlock` clear the readiness that was seen and wait again.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let mut coop = ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = ready!(self.poll_ready(cx, dir))?;
+            match f(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                res => {
+                    coop.made_progress();
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// [`poll_io`](Self::poll_io) for reads and writes of `len` bytes: a transfer shorter
+    /// than `len` drained the socket's buffer (receive or send), so the readiness seen is
+    /// cleared at once, saving the syscall that would return `WouldBlock`.
+    pub(crate) fn poll_io_len(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut f: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let mut coop = ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = ready!(self.poll_ready(cx, dir))?;
+            match f(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                res => {
+                    if let Ok(n) = res {
+                        if n > 0 && n < len {
+                            self.clear_readiness(ev);
+                        }
+                    }
+                    coop.made_progress();
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// Waits until ready in any direction of `interest`; returns what is ready.
+    pub(crate) fn poll_ready_interest(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
+        let mut ready = Ready::EMPTY;
+        for dir in interest.directions() {
+            if let Poll::Ready(ev) = self.poll_ready(cx, dir) {
+                ready = ready | ev?.ready;
+            }
+        }
+        if ready.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(ready))
+        }
+    }
+
+    /// One attempt without waiting: `WouldBlock` unless the driver reported readiness in
+    /// `dir`.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        f: impl FnOnce(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let ev = match self.shared.ready_now(dir) {
+            Err(_) => return Err(shut_down()),
+            Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+            Ok(Some(ev)) => ev,
+        };
+        match f(self.get_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(ev);
+                Err(e)
+            }
+            res => res,
+        }
+    }
+
+    /// Waits for readiness in `dir` (the `readable()`/`writable()` futures).
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<ReadyEvent> {
+        std::future::poll_fn(|cx| self.poll_ready(cx, dir)).await
+    }
+
+    /// Runs `f` until it does not return `WouldBlock`, waiting for readiness between
+    /// tries (the async methods that take `&self`).
+    pub(crate) async fn async_io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_io(cx, dir, &mut f)).await
+    }
+
+    /// Whether the driver shut down.
+    pub(crate) fn check_shutdown(&self) -> io::Result<()> {
+        if self.shared.is_shutdown() {
+            Err(shut_down())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<E: mio::event::Source> Drop for PollEvented<E> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            self.handle.deregister(&mut io, self.token);
+            self.shared.clear_wakers();
+        }
+    }
+}
+
+impl<E: mio::event::Source + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.get_ref(), f)
+    }
+}
