@@ -66,6 +66,20 @@ pub mod task {
     };
 }
 
+/// Networking: TCP, UDP and Unix sockets on the runtime's shared I/O driver.
+pub mod net {
+    pub use magpie_io::net::*;
+}
+
+/// Async I/O traits (futures-io's, so `futures::AsyncReadExt` works as is), their
+/// extension traits and helpers.
+pub mod io {
+    pub use magpie_io::{
+        AsyncBufRead, AsyncRead, AsyncReadExt, AsyncSeek, AsyncWrite, AsyncWriteExt, Interest,
+        ReadHalf, Ready, WriteHalf, copy, split,
+    };
+}
+
 /// Time: `sleep`, `timeout`, `interval`, and a pausable clock for tests.
 pub mod time {
     pub use magpie_time::*;

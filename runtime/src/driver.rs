@@ -1,6 +1,12 @@
-//! Composition of the drivers: time over (for now) a condvar; the I/O driver slots in
-//! below time when it lands. The scheduler parks on the top of the stack through
-//! `magpie_base::park::Park` and never sees the layers.
+//! Composition of the drivers: time over I/O. The scheduler parks on the top of the
+//! stack through `magpie_base::park::Park` and never sees the layers.
+//!
+//! ```text
+//!   enable_time + enable_io : time::Driver<io::Driver>   (epoll with the next deadline)
+//!   enable_time only        : time::Driver<CondvarPark>
+//!   enable_io only          : io::Driver
+//!   neither                 : no driver (workers park on their condvars)
+//! ```
 
 use crate::runtime::DriverConfig;
 use magpie_base::park::{CondvarPark, Park};
@@ -10,27 +16,40 @@ use std::io;
 #[derive(Clone, Default)]
 pub(crate) struct DriverHandle {
     pub(crate) time: Option<magpie_time::driver::Handle>,
+    pub(crate) io: Option<magpie_io::driver::Handle>,
 }
 
 pub(crate) struct DriverEnterGuard {
     _time: Option<magpie_time::driver::EnterGuard>,
+    _io: Option<magpie_io::driver::EnterGuard>,
 }
 
 impl DriverHandle {
     pub(crate) fn enter(&self) -> DriverEnterGuard {
         DriverEnterGuard {
             _time: self.time.as_ref().map(|t| t.enter()),
+            _io: self.io.as_ref().map(|h| h.enter()),
         }
     }
 }
 
-/// Builds the driver stack for `cfg`. `None` when no driver is enabled (workers then
-/// park on their condvars).
+/// Builds the driver stack for `cfg`. Errors (EMFILE creating the epoll instance) come
+/// back to `Builder::build`.
 pub(crate) fn build(cfg: &DriverConfig) -> io::Result<(Option<Box<dyn Park>>, DriverHandle)> {
+    let mut handle = DriverHandle::default();
+    let lower: Option<Box<dyn Park>> = if cfg.enable_io {
+        let (driver, h) = magpie_io::driver::Driver::new()?;
+        handle.io = Some(h);
+        Some(Box::new(driver))
+    } else {
+        None
+    };
     if !cfg.enable_time {
-        return Ok((None, DriverHandle::default()));
+        return Ok((lower, handle));
     }
+    let lower = lower.unwrap_or_else(|| Box::new(CondvarPark::new()));
     let clock = magpie_time::Clock::new(cfg.start_paused);
-    let (driver, handle) = magpie_time::driver::Driver::new(CondvarPark::new(), clock);
-    Ok((Some(Box::new(driver)), DriverHandle { time: Some(handle) }))
+    let (driver, time) = magpie_time::driver::Driver::new(lower, clock);
+    handle.time = Some(time);
+    Ok((Some(Box::new(driver)), handle))
 }

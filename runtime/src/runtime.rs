@@ -279,6 +279,11 @@ impl Builder {
             }
         };
         blocking.set_runtime_handle(handle.clone());
+        if let Some(io) = &handle.driver_handle().io {
+            // DNS lookups (`lookup_host`) run on this runtime's blocking pool.
+            let spawner = blocking.clone();
+            io.set_blocking_spawner(move |f| drop(spawner.spawn_blocking(f)));
+        }
         Ok(Runtime {
             handle: Handle { inner: handle },
             scheduler,

@@ -22,6 +22,37 @@ type LookupResult = io::Result<std::vec::IntoIter<SocketAddr>>;
 struct Slot {
     result: Option<LookupResult>,
     waker: Option<Waker>,
+    /// The job delivered a result (or was dropped and delivered an error).
+    done: bool,
+}
+
+/// Completes the lookup with an error if the job is dropped without running (its
+/// runtime's blocking pool shut down), so the awaiting task is never left hanging.
+struct Completer(Arc<Mutex<Slot>>);
+
+impl Completer {
+    fn complete(&self, r: LookupResult) {
+        let waker = {
+            let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if s.done {
+                return;
+            }
+            s.done = true;
+            s.result = Some(r);
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for Completer {
+    fn drop(&mut self) {
+        self.complete(Err(io::Error::other(
+            "the DNS lookup was cancelled: its runtime's blocking pool shut down",
+        )));
+    }
 }
 
 struct Lookup(Arc<Mutex<Slot>>);
@@ -55,19 +86,12 @@ async fn system_lookup(host: String) -> LookupResult {
     use std::net::ToSocketAddrs as _;
     let slot = Arc::new(Mutex::new(Slot::default()));
     let job = {
-        let slot = slot.clone();
+        let completer = Completer(slot.clone());
         move || {
             let r = host
                 .to_socket_addrs()
                 .map(|it| it.collect::<Vec<_>>().into_iter());
-            let waker = {
-                let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-                s.result = Some(r);
-                s.waker.take()
-            };
-            if let Some(w) = waker {
-                w.wake();
-            }
+            completer.complete(r);
         }
     };
     match Handle::try_current().and_then(|h| h.blocking_spawner()) {
