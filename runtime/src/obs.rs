@@ -232,7 +232,10 @@ pub(crate) struct Observer {
 
 impl Observer {
     pub(crate) fn new(config: &Config, num_workers: usize) -> Observer {
-        let sink: Sink = config.sink.clone().unwrap_or_else(|| Arc::new(default_sink));
+        let sink: Sink = config
+            .sink
+            .clone()
+            .unwrap_or_else(|| Arc::new(default_sink));
         let debug = config.debug.then(|| {
             Arc::new(DebugState {
                 slow_poll: config.slow_poll_threshold,
@@ -300,11 +303,7 @@ impl Observer {
     }
 
     /// Called before an observed poll.
-    pub(crate) fn before_poll(
-        &self,
-        meta: &TaskMeta,
-        last_poll: &AtomicU64,
-    ) -> Option<PollStart> {
+    pub(crate) fn before_poll(&self, meta: &TaskMeta, last_poll: &AtomicU64) -> Option<PollStart> {
         if let Some(h) = &self.hooks.before_poll {
             h(meta);
         }
@@ -355,7 +354,8 @@ impl Observer {
             self.report_unretrieved(meta, msg);
         }
         if self.unhandled_panic == UnhandledPanic::ShutdownRuntime {
-            self.panicked.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.panicked
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             for w in std::mem::take(&mut *self.waiters.lock()) {
                 w.wake();
             }
@@ -581,7 +581,7 @@ pub enum TaskState {
 
 impl fmt::Display for TaskState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             TaskState::Idle => "idle",
             TaskState::Scheduled => "scheduled",
             TaskState::Running => "running",

@@ -89,7 +89,11 @@ fn fast_polls_are_not_reported_and_debug_off_reports_nothing() {
             .await
             .unwrap();
     });
-    assert!(reports.matching("slow poll").is_empty(), "{:?}", reports.lines());
+    assert!(
+        reports.matching("slow poll").is_empty(),
+        "{:?}",
+        reports.lines()
+    );
 
     let reports = Reports::default();
     let rt = Builder::new_current_thread()
@@ -125,7 +129,11 @@ fn watchdog_reports_a_stuck_worker_while_it_is_stuck() {
         });
         (h.await.unwrap(), loc)
     });
-    assert!(seen_while_stuck, "no watchdog report during the poll: {:?}", reports.lines());
+    assert!(
+        seen_while_stuck,
+        "no watchdog report during the poll: {:?}",
+        reports.lines()
+    );
     let w = reports.matching("watchdog");
     assert_eq!(w.len(), 1, "reported once per stuck poll: {w:?}");
     let expected = format!("{}:{}", loc.file(), loc.line() + 1);
@@ -171,8 +179,17 @@ fn panic_with_dropped_handle_is_reported() {
         assert!(lost[0].contains("panic never retrieved"), "{}", lost[0]);
         let expected = format!("{}:{}", loc.file(), loc.line() + 1);
         assert!(lost[0].contains(&expected), "{} lacks {expected}", lost[0]);
-        assert_eq!(reports.matching("held boom").len(), 1, "{:?}", reports.lines());
-        assert!(reports.matching("read boom").is_empty(), "{:?}", reports.lines());
+        assert_eq!(
+            reports.matching("held boom").len(),
+            1,
+            "{:?}",
+            reports.lines()
+        );
+        assert!(
+            reports.matching("read boom").is_empty(),
+            "{:?}",
+            reports.lines()
+        );
     }
 }
 
@@ -230,7 +247,11 @@ fn shutdown_on_panic(mt: bool) {
     assert!(msg.contains("a task panicked"), "{msg}");
     assert!(msg.contains("shut down"), "{msg}");
     drop(rt);
-    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the bystander was cancelled");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the bystander was cancelled"
+    );
 }
 
 #[test]
@@ -259,7 +280,10 @@ fn ignore_policy_keeps_running() {
 
 #[test]
 fn metrics_count_polls_parks_and_alive_tasks() {
-    let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let m = rt.handle().metrics();
     assert_eq!(m.num_workers(), 2);
     rt.block_on(async {
@@ -309,12 +333,19 @@ fn metrics_count_polls_parks_and_alive_tasks() {
         }
     });
     assert!(m.num_blocking_threads() >= 1);
-    assert!(wait_until(|| m.num_alive_tasks() == 0), "{}", m.num_alive_tasks());
+    assert!(
+        wait_until(|| m.num_alive_tasks() == 0),
+        "{}",
+        m.num_alive_tasks()
+    );
 }
 
 #[test]
 fn metrics_count_steals_under_imbalance() {
-    let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let m = rt.handle().metrics();
     rt.block_on(async {
         // One task spawns many CPU-bound children onto its own worker's queue: the
@@ -341,7 +372,10 @@ fn metrics_count_steals_under_imbalance() {
 
 #[test]
 fn metrics_lifo_hits_and_current_thread() {
-    let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     let m = rt.handle().metrics();
     rt.block_on(async {
         magpie_runtime::spawn(async {
@@ -404,7 +438,11 @@ fn dump_lists_live_tasks_with_locations_and_states() {
         let dump = rt.handle().dump();
         assert_eq!(dump.tasks().len(), 3, "{dump}");
         for (id, loc) in &expected {
-            let t = dump.tasks().iter().find(|t| t.id() == *id).expect("task listed");
+            let t = dump
+                .tasks()
+                .iter()
+                .find(|t| t.id() == *id)
+                .expect("task listed");
             assert_eq!(&loc_str(t.spawned_at()), loc);
             assert_eq!(t.state(), TaskState::Idle, "{dump}");
             assert_eq!(t.since_last_poll().is_some(), debug);
@@ -423,7 +461,11 @@ fn dump_lists_live_tasks_with_locations_and_states() {
         });
         started_rx.recv().unwrap();
         let dump = rt.handle().dump();
-        let t = dump.tasks().iter().find(|t| t.id() == running.id()).unwrap();
+        let t = dump
+            .tasks()
+            .iter()
+            .find(|t| t.id() == running.id())
+            .unwrap();
         assert_eq!(t.state(), TaskState::Running);
         tx.send(()).unwrap();
         for h in &handles {
@@ -506,7 +548,10 @@ fn pin_workers_sets_affinity() {
         assert_eq!(aff, vec![0]);
     }
     // Not pinned by default.
-    let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     let aff = rt.block_on(async {
         magpie_runtime::spawn(async { affinity_of_current_thread() })
             .await
@@ -518,7 +563,10 @@ fn pin_workers_sets_affinity() {
 #[test]
 fn worker_index_on_and_off_workers() {
     assert_eq!(task::worker_index(), None);
-    let rt = Builder::new_multi_thread().worker_threads(3).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(3)
+        .build()
+        .unwrap();
     rt.block_on(async {
         // block_on of a multi-thread runtime is not a worker.
         assert_eq!(task::worker_index(), None);
@@ -597,7 +645,11 @@ fn hooks_are_called_the_right_number_of_times() {
         assert_eq!(before.load(Ordering::SeqCst), 20);
         assert_eq!(after.load(Ordering::SeqCst), 20);
         let expected = format!("{}:{}", loc.file(), loc.line() + 3);
-        assert!(locs.lock().unwrap().iter().all(|l| *l == expected), "{:?}", locs);
+        assert!(
+            locs.lock().unwrap().iter().all(|l| *l == expected),
+            "{:?}",
+            locs
+        );
         // A cancelled task terminates too.
         let h = rt.spawn(std::future::pending::<()>());
         h.abort();

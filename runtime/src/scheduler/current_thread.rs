@@ -11,15 +11,15 @@
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::obs::{Observer, TaskMeta};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
-use crate::obs::{Observer, TaskMeta};
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
-use std::panic::Location;
 use magpie_base::coop;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
@@ -266,11 +266,10 @@ impl Context {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut().expect("core present");
             // Published here, at batch boundaries, for `worker_local_queue_depth`.
-            self.handle
-                .obs
-                .worker(0)
-                .queue_depth
-                .store(core.tasks.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.handle.obs.worker(0).queue_depth.store(
+                core.tasks.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             core.park.take()
         };
         let Some(mut park) = park else { return };

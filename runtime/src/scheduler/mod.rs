@@ -5,8 +5,8 @@ pub(crate) mod multi_thread;
 pub(crate) mod park;
 
 use crate::blocking;
-use crate::task::{Id, JoinHandle};
 use crate::obs::{Dump, Observer, TaskDump, TaskState};
+use crate::task::{Id, JoinHandle};
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -58,7 +58,10 @@ impl Handle {
     pub(crate) fn worker_local_queue_depth(&self, i: usize) -> usize {
         match self {
             Handle::CurrentThread(h) => {
-                h.obs.worker(i).queue_depth.load(std::sync::atomic::Ordering::Relaxed) as usize
+                h.obs
+                    .worker(i)
+                    .queue_depth
+                    .load(std::sync::atomic::Ordering::Relaxed) as usize
             }
             Handle::MultiThread(h) => h.worker_local_queue_depth(i),
         }

@@ -21,8 +21,8 @@ use crate::obs::TaskMeta;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::AtomicU64;
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
 #[repr(C)]
@@ -172,9 +172,11 @@ impl<T: Future, S> Core<T, S> {
     pub(super) unsafe fn panic_message(&self) -> Option<String> {
         // SAFETY: per the caller's contract nobody writes the stage meanwhile.
         self.stage.with(|ptr| match unsafe { &*ptr } {
-            Stage::Finished(Err(e)) if e.is_panic() => {
-                Some(e.panic_message().unwrap_or("<non-string payload>").to_string())
-            }
+            Stage::Finished(Err(e)) if e.is_panic() => Some(
+                e.panic_message()
+                    .unwrap_or("<non-string payload>")
+                    .to_string(),
+            ),
             _ => None,
         })
     }

@@ -31,15 +31,15 @@ use super::idle::Idle;
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::obs::{Observer, TaskMeta, WorkerMetrics, bump};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
-use crate::obs::{Observer, TaskMeta, WorkerMetrics, bump};
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
-use std::panic::Location;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use magpie_base::coop;
 use std::cell::RefCell;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
