@@ -52,7 +52,8 @@ pub use magpie_sync::{
 /// Building and running a runtime (tokio-compatible names).
 pub mod runtime {
     pub use magpie_runtime::runtime::{
-        Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, TryCurrentError,
+        Builder, Dump, EnterGuard, Handle, Runtime, RuntimeFlavor, RuntimeMetrics, TaskDump,
+        TaskMeta, TaskState, TryCurrentError, UnhandledPanic,
     };
 }
 
@@ -62,7 +63,7 @@ pub mod task {
     pub use magpie_runtime::task::{
         AbortHandle, AccessError, GroupError, GroupJoin, Id, JoinError, JoinHandle, JoinSet,
         LocalKey, Shield, TaskFailure, TaskGroup, TaskLocalFuture, YieldNow, block_in_place,
-        consume_budget, id, shield, spawn_blocking, try_id, yield_now,
+        consume_budget, id, shield, spawn_blocking, try_id, worker_index, yield_now,
     };
 }
 

@@ -51,7 +51,12 @@ impl Sched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.0.owned.bind(f, self.0.clone(), Id::next());
+        let (join, notified) = self.0.owned.bind(
+            f,
+            self.0.clone(),
+            Id::next(),
+            std::panic::Location::caller(),
+        );
         if let Some(n) = notified {
             self.0.schedule(n);
         }

@@ -10,6 +10,7 @@
 //! reports `is_cancelled()`); running ones are waited for up to the shutdown timeout.
 
 use crate::context;
+use crate::obs::TaskMeta;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -26,6 +27,16 @@ pub(crate) struct BlockingSchedule;
 impl Schedule for BlockingSchedule {
     fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
         None
+    }
+
+    fn task_panicked(&self, meta: &TaskMeta, msg: &str, unretrieved: bool) {
+        if unretrieved {
+            crate::obs::report_unretrieved_default(meta, msg);
+        }
+    }
+
+    fn panic_dropped(&self, meta: &TaskMeta, msg: &str) {
+        crate::obs::report_unretrieved_default(meta, msg);
     }
 
     fn schedule(&self, task: task::Notified<Self>) {
@@ -107,16 +118,28 @@ impl Spawner {
         }
     }
 
+    /// Threads the pool runs now.
+    pub(crate) fn num_threads(&self) -> usize {
+        self.inner.state.lock().num_threads
+    }
+
     pub(crate) fn set_runtime_handle(&self, handle: crate::scheduler::Handle) {
         *self.inner.handle.lock() = Some(handle);
     }
 
+    #[track_caller]
     pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let raw = task::RawTask::new(BlockingFuture(Some(f)), BlockingSchedule, Id::next(), 0);
+        let raw = task::RawTask::new(
+            BlockingFuture(Some(f)),
+            BlockingSchedule,
+            Id::next(),
+            0,
+            std::panic::Location::caller(),
+        );
         // SAFETY: an unowned task starts with two references: the join handle's and
         // the first `Notified`'s, handed out here.
         let join = unsafe { JoinHandle::new(raw) };

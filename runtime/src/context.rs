@@ -170,3 +170,14 @@ pub(crate) fn scheduler() -> SchedulerContext {
         .try_with(|c| c.scheduler.get())
         .unwrap_or(SchedulerContext::None)
 }
+
+/// The worker index of this thread (see `task::worker_index`).
+pub(crate) fn worker_index() -> Option<usize> {
+    match scheduler() {
+        // SAFETY: set by the worker's `run` for the lifetime of its `Context`, on this
+        // thread only.
+        SchedulerContext::MultiThread(ptr) => unsafe { &*ptr }.core_index(),
+        SchedulerContext::CurrentThread(_) => Some(0),
+        SchedulerContext::None => None,
+    }
+}

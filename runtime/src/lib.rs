@@ -10,6 +10,7 @@ mod blocking;
 mod context;
 mod driver;
 mod loom;
+mod obs;
 pub mod runtime;
 mod scheduler;
 pub mod task;

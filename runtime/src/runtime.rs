@@ -2,6 +2,8 @@
 
 use crate::blocking;
 use crate::context;
+use crate::obs;
+pub use crate::obs::{Dump, RuntimeMetrics, TaskDump, TaskMeta, TaskState, UnhandledPanic};
 use crate::scheduler::{self, current_thread, multi_thread};
 use crate::task::{Id, JoinHandle};
 use std::fmt;
@@ -50,6 +52,8 @@ pub struct Builder {
     global_queue_interval: Option<u32>,
     disable_lifo_slot: bool,
     driver_config: DriverConfig,
+    obs: obs::Config,
+    pin: Option<Vec<usize>>,
 }
 
 impl fmt::Debug for Builder {
@@ -90,6 +94,8 @@ impl Builder {
             global_queue_interval: None,
             disable_lifo_slot: false,
             driver_config: DriverConfig::default(),
+            obs: obs::Config::default(),
+            pin: None,
         }
     }
 
@@ -208,6 +214,104 @@ impl Builder {
         self
     }
 
+    /// Debug mode (asyncio's debug mode; also on when the environment variable
+    /// `MAGPIE_DEBUG` is `1`): a task poll longer than
+    /// [`slow_poll_threshold`](Builder::slow_poll_threshold) is reported with the
+    /// task's id, spawn location and duration; a watchdog thread reports a worker stuck
+    /// in one poll for more than a second while it is still stuck; task dumps record
+    /// the time since each task's last poll. Reports go to stderr.
+    ///
+    /// Off (the default), none of it costs anything on the poll path but one branch.
+    pub fn debug(&mut self, on: bool) -> &mut Self {
+        self.obs.debug = on;
+        self
+    }
+
+    /// How long one poll may take before debug mode reports it (default 100 ms).
+    pub fn slow_poll_threshold(&mut self, d: Duration) -> &mut Self {
+        self.obs.slow_poll_threshold = d;
+        self
+    }
+
+    /// Where debug-mode and panic reports go instead of stderr (for tests).
+    #[doc(hidden)]
+    pub fn __debug_sink(&mut self, sink: Arc<dyn Fn(&str) + Send + Sync>) -> &mut Self {
+        self.obs.sink = Some(sink);
+        self
+    }
+
+    /// How long a poll may run before the debug-mode watchdog reports it while it is
+    /// still running (default 1 s).
+    #[doc(hidden)]
+    pub fn __watchdog_threshold(&mut self, d: Duration) -> &mut Self {
+        self.obs.watchdog_threshold = d;
+        self
+    }
+
+    /// What a task panic does to the runtime (default [`UnhandledPanic::Ignore`]).
+    /// Unlike tokio, both flavours support [`UnhandledPanic::ShutdownRuntime`].
+    pub fn unhandled_panic(&mut self, policy: UnhandledPanic) -> &mut Self {
+        self.obs.unhandled_panic = policy;
+        self
+    }
+
+    /// Calls `f` on the spawning thread for every task spawned (not for
+    /// `spawn_blocking`). Hooks cost nothing when unset; they must not panic.
+    pub fn on_task_spawn<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&TaskMeta) + Send + Sync + 'static,
+    {
+        self.obs.hooks.spawn = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` when a task finishes (completed, panicked or cancelled), before its
+    /// `JoinHandle` can see the result.
+    pub fn on_task_terminate<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&TaskMeta) + Send + Sync + 'static,
+    {
+        self.obs.hooks.terminate = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` on the polling thread before every poll of a task.
+    pub fn on_before_task_poll<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&TaskMeta) + Send + Sync + 'static,
+    {
+        self.obs.hooks.before_poll = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` on the polling thread after every poll of a task.
+    pub fn on_after_task_poll<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&TaskMeta) + Send + Sync + 'static,
+    {
+        self.obs.hooks.after_poll = Some(Arc::new(f));
+        self
+    }
+
+    /// Pins worker `i` to CPU core `i` (`sched_setaffinity`; Linux only, elsewhere a
+    /// warning and no pinning). Multi-thread runtime only. See also
+    /// [`worker_cores`](Builder::worker_cores).
+    pub fn pin_workers(&mut self, on: bool) -> &mut Self {
+        self.pin = on.then(Vec::new);
+        self
+    }
+
+    /// Pins worker `i` to core `cores[i % cores.len()]` (implies pinning).
+    ///
+    /// # Panics
+    /// When `cores` is empty.
+    #[track_caller]
+    pub fn worker_cores(&mut self, cores: Vec<usize>) -> &mut Self {
+        assert!(!cores.is_empty(), "worker_cores needs at least one core");
+        self.pin = Some(cores);
+        self
+    }
+
     /// Builds the runtime: starts its worker threads (multi-thread) and its drivers.
     ///
     /// Errors when the OS refuses a thread or a driver resource (for example EMFILE
@@ -230,6 +334,10 @@ impl Builder {
                 ));
             }
         }
+        let mut obs_config = self.obs.clone();
+        if std::env::var("MAGPIE_DEBUG").is_ok_and(|v| matches!(v.trim(), "1" | "true")) {
+            obs_config.debug = true;
+        }
         let (driver, driver_handle) = crate::driver::build(&self.driver_config)?;
         let blocking = blocking::Spawner::new(blocking::Config {
             thread_cap: self.max_blocking_threads,
@@ -249,6 +357,7 @@ impl Builder {
                         event_interval: self.event_interval,
                         global_queue_interval: self.global_queue_interval.unwrap_or(31),
                     },
+                    obs::Observer::new(&obs_config, 1),
                 );
                 (
                     Scheduler::CurrentThread(ct),
@@ -270,7 +379,9 @@ impl Builder {
                         stack_size: self.stack_size,
                         after_start: self.after_start.clone(),
                         before_stop: self.before_stop.clone(),
+                        pin: self.pin.clone(),
                     },
+                    obs::Observer::new(&obs_config, n),
                 )?;
                 (
                     Scheduler::MultiThread(mt),
@@ -371,6 +482,7 @@ impl Runtime {
     }
 
     /// Runs `f` on this runtime's blocking pool.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -414,6 +526,7 @@ impl Runtime {
             Scheduler::MultiThread(mt) => mt.shutdown(timeout),
         }
         self.blocking.shutdown(timeout);
+        self.handle.inner.observer().stop();
     }
 }
 
@@ -471,10 +584,12 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future, Id::next())
+        self.inner
+            .spawn(future, Id::next(), std::panic::Location::caller())
     }
 
     /// Runs `f` on the runtime's blocking pool.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -500,7 +615,12 @@ impl Handle {
                 let waker = crate::scheduler::park::park_thread_waker();
                 let mut cx = std::task::Context::from_waker(&waker);
                 let mut future = std::pin::pin!(future);
+                let obs = self.inner.observer();
+                obs.register_waiter(&waker);
                 loop {
+                    if obs.has_panicked() {
+                        panic!("{}", obs::SHUTDOWN_PANIC_MSG);
+                    }
                     if let std::task::Poll::Ready(out) =
                         magpie_base::coop::budget(|| future.as_mut().poll(&mut cx))
                     {
@@ -542,6 +662,37 @@ impl Handle {
             scheduler::Handle::CurrentThread(h) => h.num_alive_tasks(),
             scheduler::Handle::MultiThread(h) => h.num_alive_tasks(),
         }
+    }
+
+    /// The runtime's metrics: worker count, live tasks, queue depths and per-worker
+    /// counters. Always maintained (no cfg, no builder switch).
+    ///
+    /// ```
+    /// let rt = magpie_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// rt.block_on(async { magpie_runtime::spawn(async {}).await.unwrap() });
+    /// let m = rt.handle().metrics();
+    /// let polls: u64 = (0..m.num_workers()).map(|i| m.worker_poll_count(i)).sum();
+    /// assert!(polls >= 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            handle: self.inner.clone(),
+        }
+    }
+
+    /// Every live task of the runtime with its id, spawn location, state and (in
+    /// debug mode) the time since its last poll. Blocking-pool tasks are not listed.
+    ///
+    /// ```
+    /// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let h = magpie_runtime::spawn(std::future::pending::<()>());
+    /// let dump = magpie_runtime::runtime::Handle::current().dump();
+    /// assert!(dump.tasks().iter().any(|t| t.id() == h.id()));
+    /// println!("{dump}");
+    /// # });
+    /// ```
+    pub fn dump(&self) -> Dump {
+        self.inner.dump()
     }
 
     /// Whether the two handles name the same runtime.
@@ -639,7 +790,8 @@ where
     F::Output: Send + 'static,
 {
     let id = Id::next();
-    match context::with_current(|h| h.spawn(future, id)) {
+    let location = std::panic::Location::caller();
+    match context::with_current(|h| h.spawn(future, id, location)) {
         Ok(join) => join,
         Err(e) => panic!("`spawn` {e}"),
     }

@@ -11,6 +11,7 @@
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::obs::{Observer, TaskMeta};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
@@ -18,6 +19,7 @@ use magpie_base::coop;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
@@ -36,6 +38,7 @@ pub(crate) struct Handle {
     pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
     config: Config,
+    pub(crate) obs: Observer,
 }
 
 struct Shared {
@@ -77,6 +80,7 @@ impl CurrentThread {
         driver_handle: crate::driver::DriverHandle,
         blocking: blocking::Spawner,
         config: Config,
+        obs: Observer,
     ) -> (CurrentThread, Arc<Handle>) {
         let driver = Arc::new(DriverSlot::new(driver));
         let park = Parker::new(driver.clone());
@@ -103,6 +107,7 @@ impl CurrentThread {
             driver_handle,
             blocking,
             config,
+            obs,
         });
         (
             CurrentThread {
@@ -139,6 +144,9 @@ impl CurrentThread {
 pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
     let sched = crate::scheduler::Handle::CurrentThread(handle.clone());
     let _enter = context::enter_runtime(&sched, false);
+    if handle.obs.has_panicked() {
+        panic!("{}", crate::obs::SHUTDOWN_PANIC_MSG);
+    }
     let mut future = std::pin::pin!(future);
     let slot = &handle.core;
     loop {
@@ -204,9 +212,18 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
     let event_interval = handle.config.event_interval.max(1);
     let global_interval = handle.config.global_queue_interval.max(1);
     handle.shared.woken.store(true, Ordering::Relaxed);
+    let metrics = handle.obs.worker(0);
+    metrics.unparked();
 
     let out = 'outer: loop {
         if handle.shared.woken.swap(false, Ordering::AcqRel) {
+            if handle.obs.has_panicked() {
+                // UnhandledPanic::ShutdownRuntime: a task panicked. Cancel every task
+                // and fail the `block_on`.
+                handle.shared.shutdown.store(true, Ordering::SeqCst);
+                handle.shared.owned.close_and_shutdown_all(0);
+                panic!("{}", crate::obs::SHUTDOWN_PANIC_MSG);
+            }
             if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut task_cx)) {
                 break 'outer out;
             }
@@ -219,7 +236,10 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
                 core.next_task(&handle.shared, global_interval)
             };
             match task {
-                Some(task) => coop::budget(|| task.run()),
+                Some(task) => {
+                    crate::obs::bump(&metrics.polls, 1);
+                    coop::budget(|| task.run())
+                }
                 None => {
                     if !handle.shared.woken.load(Ordering::Acquire) {
                         cx.park(None);
@@ -242,18 +262,30 @@ impl Context {
     fn park(&self, timeout: Option<Duration>) {
         // Take only the parker out: wakes fired by the driver on this thread still go
         // to the local queue.
-        let park = self
-            .core
-            .borrow_mut()
-            .as_mut()
-            .expect("core present")
-            .park
-            .take();
+        let park = {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut().expect("core present");
+            // Published here, at batch boundaries, for `worker_local_queue_depth`.
+            self.handle.obs.worker(0).queue_depth.store(
+                core.tasks.len() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            core.park.take()
+        };
         let Some(mut park) = park else { return };
+        let m = self.handle.obs.worker(0);
         match timeout {
             Some(d) if d.is_zero() => self.handle.shared.driver.poll_now(),
-            Some(d) => park.park_timeout(d),
-            None => park.park(),
+            Some(d) => {
+                m.parking();
+                park.park_timeout(d);
+                m.unparked();
+            }
+            None => {
+                m.parking();
+                park.park();
+                m.unparked();
+            }
         }
         self.core.borrow_mut().as_mut().expect("core present").park = Some(park);
     }
@@ -285,12 +317,20 @@ impl Shared {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, id: Id) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        id: Id,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        let (join, notified) = self.shared.owned.bind(future, self.clone(), id, location);
+        if let Some(obs) = self.obs.active() {
+            obs.on_spawn(&TaskMeta::new(id, location));
+        }
         if let Some(notified) = notified {
             self.schedule(notified);
         }
@@ -299,6 +339,14 @@ impl Handle {
 
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.shared.owned.len()
+    }
+
+    pub(crate) fn global_queue_depth(&self) -> usize {
+        self.shared.inject.lock().queue.len()
+    }
+
+    pub(crate) fn owned(&self) -> &OwnedTasks<Arc<Handle>> {
+        &self.shared.owned
     }
 }
 
@@ -316,6 +364,23 @@ impl Wake for Handle {
 impl Schedule for Arc<Handle> {
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
         self.shared.owned.remove(task)
+    }
+
+    #[inline(always)]
+    fn observer(&self) -> Option<&Observer> {
+        self.obs.active()
+    }
+
+    fn task_panicked(&self, meta: &TaskMeta, msg: &str, unretrieved: bool) {
+        if self.obs.task_panicked(meta, msg, unretrieved) {
+            // UnhandledPanic::ShutdownRuntime: wake `block_on`, which sees the flag,
+            // cancels every task and panics.
+            Wake::wake_by_ref(self);
+        }
+    }
+
+    fn panic_dropped(&self, meta: &TaskMeta, msg: &str) {
+        self.obs.report_unretrieved(meta, msg);
     }
 
     fn schedule(&self, task: Notified) {

@@ -5,8 +5,10 @@ pub(crate) mod multi_thread;
 pub(crate) mod park;
 
 use crate::blocking;
+use crate::obs::{Dump, Observer, TaskDump, TaskState};
 use crate::task::{Id, JoinHandle};
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -16,15 +18,63 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(&self, future: F, id: Id) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        id: Id,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         match self {
-            Handle::CurrentThread(h) => h.spawn(future, id),
-            Handle::MultiThread(h) => h.spawn(future, id),
+            Handle::CurrentThread(h) => h.spawn(future, id, location),
+            Handle::MultiThread(h) => h.spawn(future, id, location),
         }
+    }
+
+    pub(crate) fn observer(&self) -> &Observer {
+        match self {
+            Handle::CurrentThread(h) => &h.obs,
+            Handle::MultiThread(h) => &h.obs,
+        }
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match self {
+            Handle::CurrentThread(h) => h.num_alive_tasks(),
+            Handle::MultiThread(h) => h.num_alive_tasks(),
+        }
+    }
+
+    pub(crate) fn global_queue_depth(&self) -> usize {
+        match self {
+            Handle::CurrentThread(h) => h.global_queue_depth(),
+            Handle::MultiThread(h) => h.global_queue_depth(),
+        }
+    }
+
+    pub(crate) fn worker_local_queue_depth(&self, i: usize) -> usize {
+        match self {
+            Handle::CurrentThread(h) => {
+                h.obs
+                    .worker(i)
+                    .queue_depth
+                    .load(std::sync::atomic::Ordering::Relaxed) as usize
+            }
+            Handle::MultiThread(h) => h.worker_local_queue_depth(i),
+        }
+    }
+
+    /// Every live task of the runtime (each list shard walked under its lock).
+    pub(crate) fn dump(&self) -> Dump {
+        let mut tasks = match self {
+            Handle::CurrentThread(h) => dump_list(h.owned()),
+            Handle::MultiThread(h) => dump_list(&h.shared.owned),
+        };
+        tasks.sort_by_key(|t| t.id);
+        Dump { tasks }
     }
 
     pub(crate) fn blocking_spawner(&self) -> &blocking::Spawner {
@@ -48,4 +98,30 @@ impl Handle {
             _ => false,
         }
     }
+}
+
+fn dump_list<S: crate::task::Schedule>(owned: &crate::task::list::OwnedTasks<S>) -> Vec<TaskDump> {
+    let now = crate::obs::now_ns();
+    let mut tasks = Vec::with_capacity(owned.len());
+    owned.for_each(|h| {
+        let s = h.state.load();
+        let state = if s.is_complete() {
+            TaskState::Complete
+        } else if s.is_running() {
+            TaskState::Running
+        } else if s.is_notified() {
+            TaskState::Scheduled
+        } else {
+            TaskState::Idle
+        };
+        let last = h.last_poll.load(std::sync::atomic::Ordering::Relaxed);
+        tasks.push(TaskDump {
+            id: h.id,
+            location: h.location,
+            state,
+            since_last_poll: (last != 0)
+                .then(|| std::time::Duration::from_nanos(now.saturating_sub(last))),
+        });
+    });
+    tasks
 }

@@ -7,6 +7,7 @@
 //! ```text
 //! +-------------------- Cell<T, S> (one Box) --------------------+
 //! | Header  | state word | &'static Vtable | list links | ids     |
+//! |         | spawn location | last poll (debug mode)              |
 //! | Core    | scheduler S (Arc of the runtime handle)             |
 //! |         | stage: Running(future) | Finished(output) | Consumed|
 //! | Trailer | join waker: Option<Waker>                           |
@@ -16,9 +17,12 @@
 use super::state::State;
 use super::{Id, JoinError};
 use crate::loom::cell::UnsafeCell;
+use crate::obs::TaskMeta;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
 #[repr(C)]
@@ -37,7 +41,7 @@ pub(crate) struct Pointers {
 
 #[repr(C)]
 pub(crate) struct Header {
-    pub(super) state: State,
+    pub(crate) state: State,
     pub(super) vtable: &'static Vtable,
     /// Links of the owned-task list. Accessed only under the lock of the list shard
     /// that `owner_id` names.
@@ -45,6 +49,17 @@ pub(crate) struct Header {
     /// Id of the `OwnedTasks` list this task belongs to (0: none). Immutable.
     pub(crate) owner_id: u64,
     pub(crate) id: Id,
+    /// Where the task was spawned (`#[track_caller]` on every spawn path). Immutable.
+    pub(crate) location: &'static Location<'static>,
+    /// Epoch nanoseconds when the last poll started (0: never). Written only in debug
+    /// mode, read by task dumps.
+    pub(crate) last_poll: AtomicU64,
+}
+
+impl Header {
+    pub(crate) fn meta(&self) -> TaskMeta {
+        TaskMeta::new(self.id, self.location)
+    }
 }
 
 // SAFETY: the header's mutable parts are the atomic state word and the list links,
@@ -85,6 +100,7 @@ impl<T: Future, S> Cell<T, S> {
         scheduler: S,
         id: Id,
         owner_id: u64,
+        location: &'static Location<'static>,
         vtable: &'static Vtable,
     ) -> Box<Self> {
         Box::new(Cell {
@@ -94,6 +110,8 @@ impl<T: Future, S> Cell<T, S> {
                 owned: UnsafeCell::new(Pointers::default()),
                 owner_id,
                 id,
+                location,
+                last_poll: AtomicU64::new(0),
             },
             core: Core {
                 scheduler,
@@ -145,6 +163,22 @@ impl<T: Future, S> Core<T, S> {
         // `Consumed`, so overwriting it drops nothing.
         self.stage
             .with_mut(|ptr| unsafe { std::ptr::write(ptr, Stage::Finished(out)) });
+    }
+
+    /// The panic message of a stored panicked output, if that is what the stage holds.
+    ///
+    /// # Safety
+    /// The caller has exclusive (or read-only shared) access to the stage.
+    pub(super) unsafe fn panic_message(&self) -> Option<String> {
+        // SAFETY: per the caller's contract nobody writes the stage meanwhile.
+        self.stage.with(|ptr| match unsafe { &*ptr } {
+            Stage::Finished(Err(e)) if e.is_panic() => Some(
+                e.panic_message()
+                    .unwrap_or("<non-string payload>")
+                    .to_string(),
+            ),
+            _ => None,
+        })
     }
 
     /// # Safety

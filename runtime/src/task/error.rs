@@ -80,7 +80,7 @@ impl JoinError {
         self.id
     }
 
-    fn panic_message(&self) -> Option<&str> {
+    pub(crate) fn panic_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panic(p) => {
                 let any: &(dyn Any + Send) = &*p.0;

@@ -6,6 +6,7 @@ use super::state::{ToIdle, ToRunning};
 use super::waker::borrowed_waker;
 use super::{JoinError, Notified, Schedule, Task};
 use crate::context;
+use crate::obs::Observer;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -44,10 +45,17 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
         ToRunning::Success => {
             let waker = borrowed_waker(ptr);
             let mut cx = Context::from_waker(&waker);
-            // SAFETY: we hold RUNNING.
-            if unsafe { poll_future(cell, &mut cx) }.is_ready() {
+            // One predictable branch: the observer is `None` unless debug mode or a
+            // hook is on.
+            let res = match cell.core.scheduler.observer() {
+                // SAFETY: we hold RUNNING.
+                None => unsafe { poll_future(cell, &mut cx) },
+                // SAFETY: we hold RUNNING.
+                Some(obs) => unsafe { poll_observed(obs, cell, &mut cx) },
+            };
+            if let Poll::Ready(panicked) = res {
                 // SAFETY: still RUNNING; the output is stored.
-                unsafe { complete(ptr, cell) };
+                unsafe { complete(ptr, cell, panicked) };
                 return;
             }
             match cell.header.state.transition_to_idle() {
@@ -63,7 +71,7 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
                     // SAFETY: RUNNING is still held (the idle transition did not happen).
                     unsafe {
                         cancel_task(cell);
-                        complete(ptr, cell);
+                        complete(ptr, cell, false);
                     }
                 }
             }
@@ -72,7 +80,7 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
             // SAFETY: we hold RUNNING.
             unsafe {
                 cancel_task(cell);
-                complete(ptr, cell);
+                complete(ptr, cell, false);
             }
         }
         ToRunning::Failed => {}
@@ -81,19 +89,38 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     }
 }
 
-/// Polls the future once, storing its output (or the panic) when it finishes.
+/// `poll_future` with the debug-mode bookkeeping and the poll hooks around it.
 ///
 /// # Safety
 /// The caller holds RUNNING.
-unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> Poll<()> {
+#[inline(never)]
+unsafe fn poll_observed<T: Future, S>(
+    obs: &Observer,
+    cell: &Cell<T, S>,
+    cx: &mut Context<'_>,
+) -> Poll<bool> {
+    let meta = cell.header.meta();
+    let start = obs.before_poll(&meta, &cell.header.last_poll);
+    // SAFETY: forwarded contract.
+    let res = unsafe { poll_future(cell, cx) };
+    obs.after_poll(&meta, start);
+    res
+}
+
+/// Polls the future once, storing its output (or the panic) when it finishes.
+/// `Ready(true)` when the poll panicked.
+///
+/// # Safety
+/// The caller holds RUNNING.
+unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> Poll<bool> {
     let id = cell.header.id;
     let _guard = context::set_current_task_id(Some(id));
     // SAFETY: RUNNING is held.
     let res = catch_unwind(AssertUnwindSafe(|| unsafe { cell.core.poll(cx) }));
-    let out = match res {
+    let (out, panicked) = match res {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(out)) => Ok(out),
-        Err(payload) => Err(JoinError::panic(id, payload)),
+        Ok(Poll::Ready(out)) => (Ok(out), false),
+        Err(payload) => (Err(JoinError::panic(id, payload)), true),
     };
     // SAFETY: RUNNING is held.
     let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -110,7 +137,7 @@ unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> 
     };
     // SAFETY: RUNNING is held and the stage is `Consumed`.
     unsafe { cell.core.store_output(out) };
-    Poll::Ready(())
+    Poll::Ready(panicked)
 }
 
 /// Drops the future and stores a cancellation error.
@@ -135,10 +162,35 @@ unsafe fn cancel_task<T: Future, S>(cell: &Cell<T, S>) {
 /// RUNNING -> COMPLETE, notify or clean up for the join handle, leave the owned list,
 /// drop the running reference (and the list's).
 ///
+/// `panicked`: the last poll panicked (the unhandled-panic policy and the "panic never
+/// retrieved" report look at it).
+///
 /// # Safety
 /// The caller holds RUNNING and one reference, which this consumes.
-unsafe fn complete<T: Future, S: Schedule>(ptr: NonNull<Header>, cell: &Cell<T, S>) {
+unsafe fn complete<T: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    cell: &Cell<T, S>,
+    panicked: bool,
+) {
+    // Read before COMPLETE is published: after it the JoinHandle may take the output.
+    let panic_msg = if panicked {
+        // SAFETY: RUNNING is held: the stage is ours.
+        unsafe { cell.core.panic_message() }
+    } else {
+        None
+    };
+    if let Some(obs) = cell.core.scheduler.observer() {
+        // Before COMPLETE, so that whoever joins the task sees the hook's effects.
+        let _ = catch_unwind(AssertUnwindSafe(|| obs.on_terminate(&cell.header.meta())));
+    }
     let snapshot = cell.header.state.transition_to_complete();
+    if let Some(msg) = panic_msg {
+        let meta = cell.header.meta();
+        let unretrieved = !snapshot.is_join_interested();
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            cell.core.scheduler.task_panicked(&meta, &msg, unretrieved)
+        }));
+    }
     // Code run here (an output's Drop, a join waker's wake) may panic; it must not
     // unwind through the worker.
     let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -251,12 +303,19 @@ unsafe fn set_join_waker<T: Future, S>(
     res
 }
 
-unsafe fn drop_join_handle_slow<T: Future, S>(ptr: NonNull<Header>) {
+unsafe fn drop_join_handle_slow<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the `JoinHandle`'s reference keeps the cell alive.
     let cell = unsafe { cell::<T, S>(ptr) };
     let (prev, next) = cell.header.state.transition_to_join_handle_dropped();
     if prev.is_complete() {
-        // The output is ours to drop.
+        // The output is ours to drop. A panic nobody read is reported first.
+        // SAFETY: COMPLETE observed with JOIN_INTEREST held: the output belongs to us.
+        if let Some(msg) = unsafe { cell.core.panic_message() } {
+            let meta = cell.header.meta();
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                cell.core.scheduler.panic_dropped(&meta, &msg)
+            }));
+        }
         let _guard = context::set_current_task_id(Some(cell.header.id));
         // SAFETY: COMPLETE observed with JOIN_INTEREST held: the output belongs to us.
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -288,6 +347,6 @@ unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: transition_to_shutdown gave us RUNNING.
     unsafe {
         cancel_task(cell);
-        complete(ptr, cell);
+        complete(ptr, cell, false);
     }
 }

@@ -104,6 +104,7 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// Spawns `task` on the runtime behind `handle` and adds it to the set.
+    #[track_caller]
     pub fn spawn_on<F>(&mut self, task: F, handle: &Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,

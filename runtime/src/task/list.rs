@@ -65,12 +65,13 @@ impl<S: Schedule> OwnedTasks<S> {
         future: T,
         scheduler: S,
         id: super::Id,
+        location: &'static std::panic::Location<'static>,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
-        let raw = RawTask::new(future, scheduler, id, self.id);
+        let raw = RawTask::new(future, scheduler, id, self.id, location);
         // SAFETY: the task starts with three references: one each for the join handle,
         // the first `Notified` and the list, handed out here.
         let join = unsafe { JoinHandle::new(raw) };
@@ -143,6 +144,22 @@ impl<S: Schedule> OwnedTasks<S> {
                     Some(task) => task.shutdown(),
                     None => break,
                 }
+            }
+        }
+    }
+
+    /// Calls `f` on every task in the list, each shard under its lock (`f` must not
+    /// touch the list).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for shard in self.shards.iter() {
+            let guard = shard.lock();
+            let mut cur = guard.head;
+            while let Some(ptr) = cur {
+                // SAFETY: under the shard lock the task is in the list, which holds a
+                // reference to it, and its links are stable.
+                let h = unsafe { ptr.as_ref() };
+                f(h);
+                cur = h.owned.with(|p| unsafe { (*p).next });
             }
         }
     }

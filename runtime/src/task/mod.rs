@@ -50,6 +50,35 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     fn yield_now(&self, task: Notified<Self>) {
         self.schedule(task);
     }
+
+    /// The runtime's observer when debug mode or a hook is on (checked once per poll);
+    /// `None` keeps the poll path free of observability work.
+    fn observer(&self) -> Option<&crate::obs::Observer> {
+        None
+    }
+
+    /// A poll of the task panicked; `unretrieved`: its `JoinHandle` is gone. Applies
+    /// the unhandled-panic policy and reports a panic nobody will see.
+    fn task_panicked(&self, _meta: &crate::obs::TaskMeta, _msg: &str, _unretrieved: bool) {}
+
+    /// A `JoinHandle` was dropped without reading its task's panic.
+    fn panic_dropped(&self, _meta: &crate::obs::TaskMeta, _msg: &str) {}
+}
+
+/// The index of the runtime worker thread this code runs on (`0..num_workers`), or
+/// `None` off the runtime's workers (a plain thread, the blocking pool, `block_on` of a
+/// multi-thread runtime). The thread driving a current-thread runtime is worker 0.
+///
+/// ```
+/// # let rt = magpie_runtime::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// let i = rt.block_on(async {
+///     magpie_runtime::spawn(async { magpie_runtime::task::worker_index() }).await.unwrap()
+/// });
+/// assert!(matches!(i, Some(0 | 1)));
+/// assert_eq!(magpie_runtime::task::worker_index(), None);
+/// ```
+pub fn worker_index() -> Option<usize> {
+    crate::context::worker_index()
 }
 
 /// An opaque, unique identifier of a task (never reused within a process).

@@ -16,14 +16,20 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    pub(crate) fn new<T, S>(future: T, scheduler: S, id: Id, owner_id: u64) -> RawTask
+    pub(crate) fn new<T, S>(
+        future: T,
+        scheduler: S,
+        id: Id,
+        owner_id: u64,
+        location: &'static std::panic::Location<'static>,
+    ) -> RawTask
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
         S: Schedule,
     {
         let vtable: &'static _ = &VtableOf::<T, S>::VTABLE;
-        let cell = Cell::new(future, scheduler, id, owner_id, vtable);
+        let cell = Cell::new(future, scheduler, id, owner_id, location, vtable);
         RawTask {
             ptr: NonNull::from(Box::leak(cell)).cast(),
         }

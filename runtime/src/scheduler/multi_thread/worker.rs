@@ -31,6 +31,7 @@ use super::idle::Idle;
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::obs::{Observer, TaskMeta, WorkerMetrics, bump};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
@@ -38,6 +39,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use magpie_base::coop;
 use std::cell::RefCell;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +67,9 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) after_start: Option<Arc<dyn Fn() + Send + Sync>>,
     pub(crate) before_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Core pinning: `None` off; `Some(empty)` pins worker i to core i; otherwise
+    /// worker i goes to `cores[i % len]`.
+    pub(crate) pin: Option<Vec<usize>>,
 }
 
 /// The scheduler's shared state; tasks hold an `Arc` of it.
@@ -73,6 +78,7 @@ pub(crate) struct Handle {
     pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
     pub(crate) config: Config,
+    pub(crate) obs: Observer,
 }
 
 pub(crate) struct Shared {
@@ -126,6 +132,7 @@ impl MultiThread {
         driver_handle: crate::driver::DriverHandle,
         blocking: blocking::Spawner,
         config: Config,
+        obs: Observer,
     ) -> std::io::Result<(MultiThread, Arc<Handle>)> {
         let driver = Arc::new(DriverSlot::new(driver));
         let mut cores = Vec::with_capacity(num_workers);
@@ -164,6 +171,7 @@ impl MultiThread {
             driver_handle,
             blocking,
             config,
+            obs,
         });
         let mt = MultiThread {
             handle: handle.clone(),
@@ -251,12 +259,20 @@ impl Handle {
         }
     }
 
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, id: Id) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        id: Id,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.clone(), id);
+        let (join, notified) = self.shared.owned.bind(future, self.clone(), id, location);
+        if let Some(obs) = self.obs.active() {
+            obs.on_spawn(&TaskMeta::new(id, location));
+        }
         if let Some(notified) = notified {
             // A new task goes to the back of the local queue, not the LIFO slot: the
             // spawner usually has more to do before the child needs to run.
@@ -355,6 +371,14 @@ impl Handle {
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.shared.owned.len()
     }
+
+    pub(crate) fn global_queue_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    pub(crate) fn worker_local_queue_depth(&self, i: usize) -> usize {
+        self.shared.remotes[i].stealer.len()
+    }
 }
 
 impl Shared {
@@ -385,6 +409,23 @@ impl Schedule for Arc<Handle> {
     fn yield_now(&self, task: Notified) {
         self.schedule_task(task, Kind::Yield);
     }
+
+    #[inline(always)]
+    fn observer(&self) -> Option<&Observer> {
+        self.obs.active()
+    }
+
+    fn task_panicked(&self, meta: &TaskMeta, msg: &str, unretrieved: bool) {
+        if self.obs.task_panicked(meta, msg, unretrieved) {
+            // UnhandledPanic::ShutdownRuntime: stop the workers (they cancel every
+            // task on their way out); `block_on` sees the flag and panics.
+            self.shutdown();
+        }
+    }
+
+    fn panic_dropped(&self, meta: &TaskMeta, msg: &str) {
+        self.obs.report_unretrieved(meta, msg);
+    }
 }
 
 fn run(handle: Arc<Handle>, core: Box<Core>) {
@@ -399,6 +440,15 @@ fn run(handle: Arc<Handle>, core: Box<Core>) {
         }
     }
     let _exit = Exit(&handle);
+    if let Some(cores) = &handle.config.pin {
+        let cpu = if cores.is_empty() {
+            core.index
+        } else {
+            cores[core.index % cores.len()]
+        };
+        crate::obs::pin_current_thread(cpu, &handle.obs);
+    }
+    handle.obs.worker(core.index).unparked();
     if let Some(f) = &handle.config.after_start {
         f();
     }
@@ -419,6 +469,12 @@ enum Step {
 }
 
 impl Context {
+    /// The index of the worker core this thread holds (None while parked or after
+    /// `block_in_place` gave it away).
+    pub(crate) fn core_index(&self) -> Option<usize> {
+        self.core.try_borrow().ok()?.as_ref().map(|c| c.index)
+    }
+
     fn run(&self) {
         let shared = &self.handle.shared;
         let event_interval = self.handle.config.event_interval.max(1);
@@ -444,9 +500,10 @@ impl Context {
             let step = {
                 let mut guard = self.core.borrow_mut();
                 let core = guard.as_mut().expect("core present");
-                if let Some(task) = core.next_task(shared, global_interval) {
+                let m = self.handle.obs.worker(core.index);
+                if let Some(task) = core.next_task(shared, global_interval, m) {
                     Step::Run(task)
-                } else if let Some(task) = core.steal_work(shared) {
+                } else if let Some(task) = core.steal_work(shared, m) {
                     Step::Run(task)
                 } else {
                     Step::Park
@@ -468,6 +525,7 @@ impl Context {
         {
             let mut guard = self.core.borrow_mut();
             let core = guard.as_mut().expect("core present");
+            bump(&self.handle.obs.worker(core.index).polls, 1);
             if core.is_searching {
                 core.is_searching = false;
                 if self.handle.shared.idle.transition_worker_from_searching() {
@@ -501,6 +559,8 @@ impl Context {
         if last_searcher && shared.work_pending() {
             self.handle.notify_parked();
         }
+        let m = self.handle.obs.worker(core.index);
+        m.parking();
         let keep_running = loop {
             core.park.park();
             if shared.is_shutdown() {
@@ -512,6 +572,7 @@ impl Context {
                 break true;
             }
         };
+        m.unparked();
         *self.core.borrow_mut() = Some(core);
         keep_running
     }
@@ -545,7 +606,12 @@ impl Shared {
 }
 
 impl Core {
-    fn next_task(&mut self, shared: &Shared, global_interval: u32) -> Option<Notified> {
+    fn next_task(
+        &mut self,
+        shared: &Shared,
+        global_interval: u32,
+        m: &WorkerMetrics,
+    ) -> Option<Notified> {
         if self.tick % global_interval == 0 {
             // Fairness: the global queue gets a turn even when local work never ends.
             if let Some(task) = steal_one(&shared.inject) {
@@ -555,6 +621,7 @@ impl Core {
         if let Some(task) = self.lifo.take() {
             if self.lifo_polls < MAX_LIFO_POLLS {
                 self.lifo_polls += 1;
+                bump(&m.lifo_hits, 1);
                 return Some(task);
             }
             // A task re-woken over and over must not starve the local queue.
@@ -582,7 +649,7 @@ impl Core {
         Some(first)
     }
 
-    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+    fn steal_work(&mut self, shared: &Shared, m: &WorkerMetrics) -> Option<Notified> {
         if !self.is_searching {
             if !shared.idle.transition_worker_to_searching() {
                 return None;
@@ -596,12 +663,19 @@ impl Core {
             if victim == self.index {
                 continue;
             }
+            let before = self.run_queue.len();
             loop {
                 match shared.remotes[victim]
                     .stealer
                     .steal_batch_and_pop(&self.run_queue)
                 {
-                    Steal::Success(task) => return Some(task),
+                    Steal::Success(task) => {
+                        // The popped task plus what landed in our queue.
+                        let stolen = 1 + self.run_queue.len().saturating_sub(before);
+                        bump(&m.steals, stolen as u64);
+                        bump(&m.steal_operations, 1);
+                        return Some(task);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => std::hint::spin_loop(),
                 }

@@ -1,0 +1,688 @@
+// Observability: debug mode, the watchdog, unretrieved panics, the unhandled-panic
+// policy, metrics, task dumps, core pinning and task hooks.
+
+use magpie_runtime::runtime::{Builder, Runtime, TaskState, UnhandledPanic};
+use magpie_runtime::task::{self, JoinSet};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A report sink that keeps every line.
+#[derive(Clone, Default)]
+struct Reports(Arc<Mutex<Vec<String>>>);
+
+impl Reports {
+    fn sink(&self) -> Arc<dyn Fn(&str) + Send + Sync> {
+        let lines = self.0.clone();
+        Arc::new(move |l: &str| lines.lock().unwrap().push(l.to_string()))
+    }
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn matching(&self, needle: &str) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(needle))
+            .collect()
+    }
+}
+
+/// A task leaves the live list just after waking its JoinHandle: give it a moment.
+fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..400 {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+fn loc_str(l: &Location<'_>) -> String {
+    format!("{}:{}", l.file(), l.line())
+}
+
+#[test]
+fn slow_poll_is_reported_with_spawn_location() {
+    for mt in [false, true] {
+        let reports = Reports::default();
+        let mut b = if mt {
+            Builder::new_multi_thread()
+        } else {
+            Builder::new_current_thread()
+        };
+        if mt {
+            b.worker_threads(2);
+        }
+        let rt = b.debug(true).__debug_sink(reports.sink()).build().unwrap();
+        let (loc, id) = rt.block_on(async {
+            let loc = Location::caller();
+            let h = magpie_runtime::spawn(async {
+                std::thread::sleep(Duration::from_millis(200));
+            });
+            let id = h.id();
+            h.await.unwrap();
+            (loc, id)
+        });
+        let slow = reports.matching("slow poll");
+        assert_eq!(slow.len(), 1, "mt={mt}: {:?}", reports.lines());
+        assert!(slow[0].contains(&format!("task {id} ")), "{}", slow[0]);
+        // The spawn call is the line after `Location::caller()`.
+        let expected = format!("{}:{}", loc.file(), loc.line() + 1);
+        assert!(slow[0].contains(&expected), "{} lacks {expected}", slow[0]);
+        assert!(slow[0].contains("ms"), "{}", slow[0]);
+    }
+}
+
+#[test]
+fn fast_polls_are_not_reported_and_debug_off_reports_nothing() {
+    let reports = Reports::default();
+    let rt = Builder::new_current_thread()
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(150))
+        .__debug_sink(reports.sink())
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        magpie_runtime::spawn(async { std::thread::sleep(Duration::from_millis(20)) })
+            .await
+            .unwrap();
+    });
+    assert!(
+        reports.matching("slow poll").is_empty(),
+        "{:?}",
+        reports.lines()
+    );
+
+    let reports = Reports::default();
+    let rt = Builder::new_current_thread()
+        .__debug_sink(reports.sink())
+        .build()
+        .unwrap();
+    if std::env::var("MAGPIE_DEBUG").is_err() {
+        rt.block_on(async {
+            magpie_runtime::spawn(async { std::thread::sleep(Duration::from_millis(120)) })
+                .await
+                .unwrap();
+        });
+        assert!(reports.lines().is_empty(), "{:?}", reports.lines());
+    }
+}
+
+#[test]
+fn watchdog_reports_a_stuck_worker_while_it_is_stuck() {
+    let reports = Reports::default();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .debug(true)
+        .__debug_sink(reports.sink())
+        .build()
+        .unwrap();
+    let r2 = reports.clone();
+    let (seen_while_stuck, loc) = rt.block_on(async move {
+        let loc = Location::caller();
+        let h = magpie_runtime::spawn(async move {
+            std::thread::sleep(Duration::from_millis(1500));
+            // Still inside the stuck poll: the watchdog must have spoken already.
+            !r2.matching("watchdog").is_empty()
+        });
+        (h.await.unwrap(), loc)
+    });
+    assert!(
+        seen_while_stuck,
+        "no watchdog report during the poll: {:?}",
+        reports.lines()
+    );
+    let w = reports.matching("watchdog");
+    assert_eq!(w.len(), 1, "reported once per stuck poll: {w:?}");
+    let expected = format!("{}:{}", loc.file(), loc.line() + 1);
+    assert!(w[0].contains(&expected), "{} lacks {expected}", w[0]);
+    assert!(w[0].contains("stuck"), "{}", w[0]);
+    // The poll also ends as a slow poll.
+    assert_eq!(reports.matching("slow poll").len(), 1);
+}
+
+#[test]
+fn panic_with_dropped_handle_is_reported() {
+    for mt in [false, true] {
+        let reports = Reports::default();
+        let mut b = if mt {
+            Builder::new_multi_thread()
+        } else {
+            Builder::new_current_thread()
+        };
+        let rt = b.__debug_sink(reports.sink()).build().unwrap();
+        let loc = rt.block_on(async {
+            let loc = Location::caller();
+            drop(magpie_runtime::spawn(async { panic!("lost boom") }));
+            // Held, then dropped after completion without being read: also reported.
+            let held = magpie_runtime::spawn(async { panic!("held boom") });
+            while !held.is_finished() {
+                task::yield_now().await;
+            }
+            drop(held);
+            // Read: not reported.
+            let read = magpie_runtime::spawn(async { panic!("read boom") });
+            assert!(read.await.unwrap_err().is_panic());
+            loc
+        });
+        // The detached task may finish on another worker: wait for it.
+        for _ in 0..200 {
+            if reports.matching("lost boom").len() == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let lost = reports.matching("lost boom");
+        assert_eq!(lost.len(), 1, "mt={mt}: {:?}", reports.lines());
+        assert!(lost[0].contains("panic never retrieved"), "{}", lost[0]);
+        let expected = format!("{}:{}", loc.file(), loc.line() + 1);
+        assert!(lost[0].contains(&expected), "{} lacks {expected}", lost[0]);
+        assert_eq!(
+            reports.matching("held boom").len(),
+            1,
+            "{:?}",
+            reports.lines()
+        );
+        assert!(
+            reports.matching("read boom").is_empty(),
+            "{:?}",
+            reports.lines()
+        );
+    }
+}
+
+#[test]
+fn blocking_task_panic_with_dropped_handle_does_not_vanish_or_crash() {
+    // Reported to stderr (no runtime sink for the blocking pool); must not crash.
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        drop(task::spawn_blocking(|| panic!("blocking boom")));
+        task::spawn_blocking(|| ()).await.unwrap();
+    });
+}
+
+fn shutdown_on_panic(mt: bool) {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct D(Arc<AtomicUsize>);
+    impl Drop for D {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let mut b = if mt {
+        Builder::new_multi_thread()
+    } else {
+        Builder::new_current_thread()
+    };
+    if mt {
+        b.worker_threads(2);
+    }
+    let rt = b
+        .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+        .__debug_sink(Arc::new(|_: &str| {}))
+        .build()
+        .unwrap();
+    let d = dropped.clone();
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async move {
+            // A bystander that would run forever.
+            let guard = D(d);
+            let _bystander = magpie_runtime::spawn(async move {
+                let _g = guard;
+                std::future::pending::<()>().await
+            });
+            // The JoinHandle is kept: tokio's semantics, any task panic counts.
+            let _h = magpie_runtime::spawn(async { panic!("fatal") });
+            std::future::pending::<()>().await
+        })
+    }));
+    let err = res.expect_err("block_on must panic");
+    let msg = err
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap();
+    assert!(msg.contains("a task panicked"), "{msg}");
+    assert!(msg.contains("shut down"), "{msg}");
+    drop(rt);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the bystander was cancelled"
+    );
+}
+
+#[test]
+fn shutdown_runtime_policy_current_thread() {
+    shutdown_on_panic(false);
+}
+
+#[test]
+fn shutdown_runtime_policy_multi_thread() {
+    shutdown_on_panic(true);
+}
+
+#[test]
+fn ignore_policy_keeps_running() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .__debug_sink(Arc::new(|_: &str| {}))
+        .build()
+        .unwrap();
+    let n = rt.block_on(async {
+        drop(magpie_runtime::spawn(async { panic!("ignored") }));
+        magpie_runtime::spawn(async { 5 }).await.unwrap()
+    });
+    assert_eq!(n, 5);
+}
+
+#[test]
+fn metrics_count_polls_parks_and_alive_tasks() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let m = rt.handle().metrics();
+    assert_eq!(m.num_workers(), 2);
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        for i in 0..1000 {
+            set.spawn(async move { i });
+        }
+        while set.join_next().await.is_some() {}
+    });
+    let polls: u64 = (0..2).map(|i| m.worker_poll_count(i)).sum();
+    assert!(polls >= 1000, "polls {polls}");
+    // Workers park once idle.
+    for _ in 0..200 {
+        if (0..2).all(|i| m.worker_park_count(i) > 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!((0..2).all(|i| m.worker_park_count(i) > 0));
+    assert!((0..2).any(|i| m.worker_total_busy_duration(i) > Duration::ZERO));
+    assert_eq!(m.worker_overflow_count(0), 0);
+    assert_eq!(m.global_queue_depth(), 0);
+    assert!(wait_until(|| m.num_alive_tasks() == 0));
+
+    // Alive tasks rise and fall.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rx = Arc::new(Mutex::new(rx));
+    let hs: Vec<_> = (0..10)
+        .map(|_| {
+            let rx = rx.clone();
+            rt.spawn(async move {
+                task::spawn_blocking(move || {
+                    let _ = rx.lock().unwrap().recv();
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    assert_eq!(m.num_alive_tasks(), 10);
+    for _ in 0..10 {
+        tx.send(()).unwrap();
+    }
+    rt.block_on(async {
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    assert!(m.num_blocking_threads() >= 1);
+    assert!(
+        wait_until(|| m.num_alive_tasks() == 0),
+        "{}",
+        m.num_alive_tasks()
+    );
+}
+
+#[test]
+fn metrics_count_steals_under_imbalance() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let m = rt.handle().metrics();
+    rt.block_on(async {
+        // One task spawns many CPU-bound children onto its own worker's queue: the
+        // other worker must steal to help.
+        magpie_runtime::spawn(async {
+            let mut hs = Vec::new();
+            for _ in 0..200 {
+                hs.push(magpie_runtime::spawn(async {
+                    std::thread::sleep(Duration::from_micros(200));
+                }));
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+    let steals: u64 = (0..2).map(|i| m.worker_steal_count(i)).sum();
+    let ops: u64 = (0..2).map(|i| m.worker_steal_operations(i)).sum();
+    assert!(steals > 0, "no steals");
+    assert!(ops > 0 && ops <= steals, "ops {ops} steals {steals}");
+}
+
+#[test]
+fn metrics_lifo_hits_and_current_thread() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let m = rt.handle().metrics();
+    rt.block_on(async {
+        magpie_runtime::spawn(async {
+            // Ping-pong through a oneshot-like channel: the woken receiver goes to the
+            // LIFO slot.
+            let (tx, mut rx) = magpie_sync::mpsc::channel::<u32>(1);
+            let h = magpie_runtime::spawn(async move {
+                let mut n = 0;
+                while let Some(v) = rx.recv().await {
+                    n += v;
+                }
+                n
+            });
+            for i in 0..100 {
+                tx.send(i).await.unwrap();
+            }
+            drop(tx);
+            h.await.unwrap()
+        })
+        .await
+        .unwrap();
+    });
+    assert!(m.worker_lifo_hits(0) > 0);
+
+    let ct = Builder::new_current_thread().build().unwrap();
+    let m = ct.handle().metrics();
+    assert_eq!(m.num_workers(), 1);
+    ct.block_on(async {
+        for _ in 0..100 {
+            magpie_runtime::spawn(async {}).await.unwrap();
+        }
+    });
+    assert!(m.worker_poll_count(0) >= 100);
+    assert!(wait_until(|| m.num_alive_tasks() == 0));
+}
+
+#[test]
+fn dump_lists_live_tasks_with_locations_and_states() {
+    for debug in [false, true] {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .debug(debug)
+            .build()
+            .unwrap();
+        let mut expected = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..3 {
+            let loc = Location::caller();
+            let h = rt.spawn(std::future::pending::<()>());
+            expected.push((h.id(), format!("{}:{}", loc.file(), loc.line() + 1)));
+            handles.push(h);
+        }
+        // Let them be polled once (so they are idle, not scheduled).
+        rt.block_on(async {
+            for _ in 0..20 {
+                task::yield_now().await;
+            }
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let dump = rt.handle().dump();
+        assert_eq!(dump.tasks().len(), 3, "{dump}");
+        for (id, loc) in &expected {
+            let t = dump
+                .tasks()
+                .iter()
+                .find(|t| t.id() == *id)
+                .expect("task listed");
+            assert_eq!(&loc_str(t.spawned_at()), loc);
+            assert_eq!(t.state(), TaskState::Idle, "{dump}");
+            assert_eq!(t.since_last_poll().is_some(), debug);
+            if debug {
+                assert!(t.since_last_poll().unwrap() >= Duration::from_millis(40));
+            }
+        }
+        let text = dump.to_string();
+        assert!(text.contains("idle"), "{text}");
+        // A running task shows as running.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let running = rt.spawn(async move {
+            started_tx.send(()).unwrap();
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+        });
+        started_rx.recv().unwrap();
+        let dump = rt.handle().dump();
+        let t = dump
+            .tasks()
+            .iter()
+            .find(|t| t.id() == running.id())
+            .unwrap();
+        assert_eq!(t.state(), TaskState::Running);
+        tx.send(()).unwrap();
+        for h in &handles {
+            h.abort();
+        }
+        rt.block_on(async move {
+            running.await.unwrap();
+            for h in handles {
+                assert!(h.await.unwrap_err().is_cancelled());
+            }
+        });
+        assert!(wait_until(|| rt.handle().dump().tasks().is_empty()));
+    }
+}
+
+#[test]
+fn dump_shows_scheduled_tasks_on_current_thread() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    // Spawned from outside while nobody drives the runtime: queued, not yet polled.
+    let h = rt.spawn(async {});
+    let dump = rt.handle().dump();
+    assert_eq!(dump.tasks().len(), 1);
+    assert_eq!(dump.tasks()[0].state(), TaskState::Scheduled);
+    assert_eq!(dump.tasks()[0].id(), h.id());
+    rt.block_on(h).unwrap();
+}
+
+#[cfg(target_os = "linux")]
+fn affinity_of_current_thread() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let r = libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+        assert_eq!(r, 0);
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pin_workers_sets_affinity() {
+    let allowed = affinity_of_current_thread();
+    let n = allowed.len().min(2);
+    // Pin to cores this process may use (the CI box may restrict them).
+    let rt = Builder::new_multi_thread()
+        .worker_threads(n)
+        .worker_cores(allowed.clone())
+        .build()
+        .unwrap();
+    let seen = rt.block_on(async move {
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            let (w, aff) = magpie_runtime::spawn(async {
+                (task::worker_index().unwrap(), affinity_of_current_thread())
+            })
+            .await
+            .unwrap();
+            seen.push((w, aff));
+        }
+        seen
+    });
+    for (w, aff) in seen {
+        assert_eq!(aff, vec![allowed[w % allowed.len()]], "worker {w}");
+    }
+
+    // pin_workers(true): worker i on core i.
+    if allowed.contains(&0) {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .pin_workers(true)
+            .build()
+            .unwrap();
+        let aff = rt.block_on(async {
+            magpie_runtime::spawn(async { affinity_of_current_thread() })
+                .await
+                .unwrap()
+        });
+        assert_eq!(aff, vec![0]);
+    }
+    // Not pinned by default.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let aff = rt.block_on(async {
+        magpie_runtime::spawn(async { affinity_of_current_thread() })
+            .await
+            .unwrap()
+    });
+    assert_eq!(aff, allowed);
+}
+
+#[test]
+fn worker_index_on_and_off_workers() {
+    assert_eq!(task::worker_index(), None);
+    let rt = Builder::new_multi_thread()
+        .worker_threads(3)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // block_on of a multi-thread runtime is not a worker.
+        assert_eq!(task::worker_index(), None);
+        for _ in 0..20 {
+            let i = magpie_runtime::spawn(async { task::worker_index() })
+                .await
+                .unwrap();
+            assert!(matches!(i, Some(0..=2)), "{i:?}");
+        }
+        let b = task::spawn_blocking(task::worker_index).await.unwrap();
+        assert_eq!(b, None);
+    });
+    let ct = Runtime::new().unwrap();
+    drop(ct);
+    let ct = Builder::new_current_thread().build().unwrap();
+    ct.block_on(async {
+        let i = magpie_runtime::spawn(async { task::worker_index() })
+            .await
+            .unwrap();
+        assert_eq!(i, Some(0));
+    });
+}
+
+#[test]
+fn hooks_are_called_the_right_number_of_times() {
+    for mt in [false, true] {
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let terminated = Arc::new(AtomicUsize::new(0));
+        let before = Arc::new(AtomicUsize::new(0));
+        let after = Arc::new(AtomicUsize::new(0));
+        let locs = Arc::new(Mutex::new(Vec::new()));
+        let mut b = if mt {
+            Builder::new_multi_thread()
+        } else {
+            Builder::new_current_thread()
+        };
+        let (s, t, bp, ap, l) = (
+            spawned.clone(),
+            terminated.clone(),
+            before.clone(),
+            after.clone(),
+            locs.clone(),
+        );
+        let rt = b
+            .on_task_spawn(move |m| {
+                s.fetch_add(1, Ordering::SeqCst);
+                l.lock().unwrap().push(loc_str(m.spawned_at()));
+            })
+            .on_task_terminate(move |_| {
+                t.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_before_task_poll(move |_| {
+                bp.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_after_task_poll(move |_| {
+                ap.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        let loc = rt.block_on(async {
+            let loc = Location::caller();
+            let mut hs = Vec::new();
+            for _ in 0..10 {
+                hs.push(magpie_runtime::spawn(async {
+                    // Two polls each.
+                    task::yield_now().await;
+                }));
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+            loc
+        });
+        assert_eq!(spawned.load(Ordering::SeqCst), 10);
+        assert_eq!(terminated.load(Ordering::SeqCst), 10);
+        assert_eq!(before.load(Ordering::SeqCst), 20);
+        assert_eq!(after.load(Ordering::SeqCst), 20);
+        let expected = format!("{}:{}", loc.file(), loc.line() + 3);
+        assert!(
+            locs.lock().unwrap().iter().all(|l| *l == expected),
+            "{:?}",
+            locs
+        );
+        // A cancelled task terminates too.
+        let h = rt.spawn(std::future::pending::<()>());
+        h.abort();
+        rt.block_on(async { assert!(h.await.unwrap_err().is_cancelled()) });
+        assert_eq!(spawned.load(Ordering::SeqCst), 11);
+        assert_eq!(terminated.load(Ordering::SeqCst), 11);
+    }
+}
+
+#[test]
+fn spawn_paths_record_the_callers_location() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let locs = rt.block_on(async {
+        let mut out = Vec::new();
+        let here = Location::caller();
+        let a = magpie_runtime::spawn(std::future::pending::<()>());
+        let b = magpie_runtime::runtime::Handle::current().spawn(std::future::pending::<()>());
+        let mut set = JoinSet::new();
+        let c = set.spawn(std::future::pending::<()>());
+        let dump = magpie_runtime::runtime::Handle::current().dump();
+        for id in [a.id(), b.id(), c.id()] {
+            let t = dump.tasks().iter().find(|t| t.id() == id).unwrap();
+            out.push(t.spawned_at().line() - here.line());
+        }
+        a.abort();
+        b.abort();
+        out
+    });
+    assert_eq!(locs, vec![1, 2, 4]);
+    let loc = Location::caller();
+    let h = rt.spawn(std::future::pending::<()>());
+    let dump = rt.handle().dump();
+    let t = dump.tasks().iter().find(|t| t.id() == h.id()).unwrap();
+    assert_eq!(t.spawned_at().line(), loc.line() + 1);
+    assert_eq!(t.spawned_at().file(), loc.file());
+}
