@@ -24,16 +24,25 @@ fn flavours() -> Vec<(&'static str, magpie::runtime::Runtime)> {
 
 async fn echo_server(listener: TcpListener) {
     loop {
-        let Ok((mut s, _)) = listener.accept().await else {
-            return;
+        let mut s = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                eprintln!("echo server: accept failed: {e}");
+                return;
+            }
         };
         magpie::spawn(async move {
             let mut buf = vec![0u8; 8192];
             loop {
                 match s.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
+                    Ok(0) => return,
+                    Err(e) => {
+                        eprintln!("echo server: read failed: {e}");
+                        return;
+                    }
                     Ok(n) => {
-                        if s.write_all(&buf[..n]).await.is_err() {
+                        if let Err(e) = s.write_all(&buf[..n]).await {
+                            eprintln!("echo server: write failed: {e}");
                             return;
                         }
                     }
@@ -171,10 +180,19 @@ fn tcp_echo_1000_connections_64k() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = magpie::spawn(echo_server(listener));
-        let clients: Vec<_> = (0..1000u32)
-            .map(|i| {
+        // Connect first, one handshake at a time: a burst of 1,000 simultaneous SYNs
+        // overflows the kernel's listen queue (the kernel then drops or resets
+        // connections, which is not what this test is about). All 1,000 connections
+        // are then open at once and echo concurrently.
+        let mut streams = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            streams.push(TcpStream::connect(addr).await.unwrap());
+        }
+        let clients: Vec<_> = streams
+            .into_iter()
+            .zip(0u32..)
+            .map(|(s, i)| {
                 magpie::spawn(async move {
-                    let s = TcpStream::connect(addr).await.unwrap();
                     let msg: Vec<u8> = (0..64 * 1024u32).map(|j| (i * 7 + j) as u8).collect();
                     let (mut r, mut w) = s.into_split();
                     let m2 = msg.clone();

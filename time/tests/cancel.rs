@@ -107,9 +107,12 @@ fn concurrent_drop_while_firing() {
                         let wakes = c.0.load(Ordering::SeqCst);
                         assert!(wakes <= 1, "woken {wakes} times");
                         if !fired {
-                            // Not fired before the drop: never woken after it either.
+                            // Not seen fired before the drop: the driver may still be
+                            // delivering a wake it collected just before (wakes run
+                            // outside the wheel lock, and a spurious wake is allowed),
+                            // but never a second one.
                             std::thread::yield_now();
-                            assert_eq!(c.0.load(Ordering::SeqCst), wakes);
+                            assert!(c.0.load(Ordering::SeqCst) <= 1);
                         }
                     }
                     rounds += 1;
