@@ -85,6 +85,11 @@ pub(crate) struct Trailer {
 }
 
 /// Type-erased entry points into the generic task code.
+///
+/// # Safety
+/// Each function takes the header pointer of a live task whose cell has exactly the
+/// `T` and `S` the vtable was built for (`VtableOf<T, S>`), and the reference-count
+/// contract documented on the `RawTask` method that calls it.
 pub(crate) struct Vtable {
     pub(super) poll: unsafe fn(NonNull<Header>),
     pub(super) schedule: unsafe fn(NonNull<Header>),

@@ -25,6 +25,9 @@ fn header<'a>(ptr: *const ()) -> &'a Header {
     unsafe { &*(ptr as *const Header) }
 }
 
+// # Safety (all four vtable functions)
+// `ptr` is the header pointer of a live task and the caller owns one reference (for
+// `clone`/`wake_by_ref`, borrowed); the std `RawWaker` contract guarantees both.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     header(ptr).state.ref_inc();
     RawWaker::new(ptr, &VTABLE)

@@ -209,6 +209,8 @@ mod tests {
         val: u32,
     }
 
+    // SAFETY: `pointers` returns the links embedded in the node itself, which live as
+    // long as the node.
     unsafe impl Link for Node {
         unsafe fn pointers(node: NonNull<Self>) -> NonNull<Pointers<Self>> {
             // SAFETY: `node` is live (caller).
@@ -228,6 +230,7 @@ mod tests {
         let (a, b, c) = (node(1), node(2), node(3));
         let (pa, pb, pc) = (NonNull::from(&*a), NonNull::from(&*b), NonNull::from(&*c));
         let mut l = LinkedList::<Node>::new();
+        // SAFETY: the boxed nodes outlive the list operations and are in no other list.
         unsafe {
             l.push_back(pa);
             l.push_back(pb);
@@ -236,10 +239,12 @@ mod tests {
             assert!(!l.remove(pb));
         }
         let v: Vec<u32> = std::iter::from_fn(|| l.pop_front())
+            // SAFETY: popped nodes point into the boxes above, still alive.
             .map(|n| unsafe { n.as_ref().val })
             .collect();
         assert_eq!(v, [1, 3]);
         assert!(l.is_empty());
+        // SAFETY: as above; `pa` is in no list, `pc` is pushed then removed.
         unsafe {
             assert!(!l.remove(pa));
             l.push_back(pc);
