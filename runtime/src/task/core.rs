@@ -141,6 +141,8 @@ impl<T: Future, S> Core<T, S> {
             // future lives inside the heap cell and never moves until dropped, so
             // pinning it is sound.
             match unsafe { &mut *ptr } {
+                // SAFETY: the future sits in the heap cell and is never moved out until
+                // it is dropped in place, so it may be pinned.
                 Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
                 _ => unreachable!("task polled after completion"),
             }

@@ -75,7 +75,9 @@ impl<S: Schedule> OwnedTasks<S> {
         // SAFETY: the task starts with three references: one each for the join handle,
         // the first `Notified` and the list, handed out here.
         let join = unsafe { JoinHandle::new(raw) };
+        // SAFETY: the second of the three initial references: the first `Notified`.
         let notified = unsafe { Notified::<S>::from_raw(raw.header_ptr()) };
+        // SAFETY: the third initial reference: the owned list's.
         let list_ref = unsafe { Task::<S>::from_raw(raw.header_ptr()) };
         {
             let mut shard = self.shard(id.as_u64()).lock();
@@ -159,6 +161,7 @@ impl<S: Schedule> OwnedTasks<S> {
                 // reference to it, and its links are stable.
                 let h = unsafe { ptr.as_ref() };
                 f(h);
+                // SAFETY: the links are only written under this shard lock, which we hold.
                 cur = h.owned.with(|p| unsafe { (*p).next });
             }
         }

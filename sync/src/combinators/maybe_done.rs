@@ -27,6 +27,7 @@ impl<F: Future> MaybeDone<F> {
         // SAFETY: the future is never moved out of the pinned enum: it is polled in
         // place, and replaced (dropped in place by `Pin::set`) only once it completed.
         let fut = match unsafe { self.as_mut().get_unchecked_mut() } {
+            // SAFETY: `f` is inside the pinned enum and polled in place (see above).
             MaybeDone::Future(f) => unsafe { Pin::new_unchecked(f) },
             MaybeDone::Done(_) => return true,
             MaybeDone::Gone => return true,
