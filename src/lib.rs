@@ -76,9 +76,15 @@ pub mod net {
 /// extension traits and helpers.
 pub mod io {
     pub use magpie_io::{
-        AsyncBufRead, AsyncRead, AsyncReadExt, AsyncSeek, AsyncWrite, AsyncWriteExt, Interest,
-        ReadHalf, Ready, WriteHalf, copy, split,
+        AsyncBufRead, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
+        Interest, ReadHalf, Ready, WriteHalf, copy, split,
     };
+}
+
+/// Files and directories: `std::fs` on the runtime's blocking pool, with read-ahead and
+/// write batching in [`fs::File`] (see the `magpie-fs` crate docs).
+pub mod fs {
+    pub use magpie_fs::*;
 }
 
 /// Time: `sleep`, `timeout`, `interval`, and a pausable clock for tests.

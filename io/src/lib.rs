@@ -29,6 +29,6 @@ pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use interest::Interest;
 pub use scheduled_io::Ready;
 pub use util::{
-    AsyncReadExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd, ReadToString,
-    Shutdown, Write, WriteAll, WriteHalf, copy, split,
+    AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd,
+    ReadToString, Seek, Shutdown, Write, WriteAll, WriteHalf, copy, split,
 };

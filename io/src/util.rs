@@ -12,7 +12,54 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use futures_io::{AsyncRead, AsyncWrite};
+use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+
+/// Seeking helpers on any [`AsyncSeek`] (a `magpie::fs::File`, say).
+pub trait AsyncSeekExt: AsyncSeek {
+    /// Moves the cursor; returns the new position from the start. `SeekFrom::Current(0)`
+    /// asks for the position.
+    fn seek(&mut self, pos: io::SeekFrom) -> Seek<'_, Self>
+    where
+        Self: Unpin,
+    {
+        Seek { s: self, pos }
+    }
+
+    /// The cursor's position from the start (`seek(SeekFrom::Current(0))`).
+    fn stream_position(&mut self) -> Seek<'_, Self>
+    where
+        Self: Unpin,
+    {
+        self.seek(io::SeekFrom::Current(0))
+    }
+
+    /// Moves the cursor to the start.
+    fn rewind(&mut self) -> Seek<'_, Self>
+    where
+        Self: Unpin,
+    {
+        self.seek(io::SeekFrom::Start(0))
+    }
+}
+
+impl<S: AsyncSeek + ?Sized> AsyncSeekExt for S {}
+
+/// The future of [`AsyncSeekExt::seek`].
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct Seek<'a, S: ?Sized> {
+    s: &'a mut S,
+    pos: io::SeekFrom,
+}
+
+impl<S: AsyncSeek + Unpin + ?Sized> Future for Seek<'_, S> {
+    type Output = io::Result<u64>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        Pin::new(&mut *this.s).poll_seek(cx, this.pos)
+    }
+}
 
 /// Reading helpers on any [`AsyncRead`].
 pub trait AsyncReadExt: AsyncRead {

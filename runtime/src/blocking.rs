@@ -94,6 +94,8 @@ struct State {
     num_threads: usize,
     num_idle: usize,
     num_notify: usize,
+    /// Tasks ever pushed (a metric).
+    num_spawned: u64,
     shutdown: bool,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -107,6 +109,7 @@ impl Spawner {
                     num_threads: 0,
                     num_idle: 0,
                     num_notify: 0,
+                    num_spawned: 0,
                     shutdown: false,
                     threads: Vec::new(),
                 }),
@@ -121,6 +124,17 @@ impl Spawner {
     /// Threads the pool runs now.
     pub(crate) fn num_threads(&self) -> usize {
         self.inner.state.lock().num_threads
+    }
+
+    /// Tasks ever handed to the pool (counted under the pool lock, which `push` takes
+    /// anyway).
+    pub(crate) fn num_spawned(&self) -> u64 {
+        self.inner.state.lock().num_spawned
+    }
+
+    /// Tasks queued and not yet picked up by a pool thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.inner.state.lock().queue.len()
     }
 
     pub(crate) fn set_runtime_handle(&self, handle: crate::scheduler::Handle) {
@@ -158,6 +172,7 @@ impl Spawner {
             return;
         }
         state.queue.push_back(task);
+        state.num_spawned += 1;
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;

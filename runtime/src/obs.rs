@@ -517,6 +517,17 @@ impl RuntimeMetrics {
         self.handle.blocking_spawner().num_threads()
     }
 
+    /// Closures ever handed to the blocking pool (`spawn_blocking`, and what is built on
+    /// it: `magpie::fs`, `lookup_host`).
+    pub fn blocking_tasks_spawned(&self) -> u64 {
+        self.handle.blocking_spawner().num_spawned()
+    }
+
+    /// Blocking closures waiting for a pool thread.
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.handle.blocking_spawner().queue_depth()
+    }
+
     /// Task polls worker `i` has done.
     ///
     /// # Panics
