@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 pub mod alloc;
-pub mod io_hook;
+pub mod io;
 
 /// Which scheduler flavour a workload runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,8 @@ pub enum Group {
     Sync,
     /// Timers.
     Time,
+    /// Files (`magpie::fs` vs `tokio::fs`).
+    Fs,
 }
 
 /// Number of worker threads for both runtimes: `MAGPIE_BENCH_WORKERS` if set, else the
@@ -199,6 +201,8 @@ macro_rules! workloads {
                 e!(semaphore_contended, Multi, Sync),
                 e!(timer_insert_cancel, Multi, Time),
                 e!(timer_fire, Multi, Time),
+                e!(fs_read_100mib, Multi, Fs),
+                e!(fs_read_100mib_8k_reads, Multi, Fs),
             ]
         }
 
@@ -858,6 +862,45 @@ macro_rules! workloads {
             d
         }
 
+        // ----------------------------------------------------------------------- fs
+
+        /// Reads the shared 100 MiB file (page-cached after its creation) through
+        /// `$rt::fs::File` with `buf_len`-byte reads, checking the length and a checksum.
+        fn fs_read(size: Size, buf_len: usize, rt: &Runtime) -> Duration {
+            use $rt::io::AsyncReadExt as _;
+            let (path, len) = $crate::fs_fixture(size);
+            rt.block_on(async {
+                let mut buf = vec![0u8; buf_len];
+                let t = Instant::now();
+                let mut f = $rt::fs::File::open(path).await.expect("open fixture");
+                let mut total = 0usize;
+                loop {
+                    let n = f.read(&mut buf).await.expect("read fixture");
+                    if n == 0 {
+                        break;
+                    }
+                    // Spot-check content: the fixture's byte at offset i is i % 253.
+                    assert_eq!(buf[n - 1], ((total + n - 1) % 253) as u8);
+                    total += n;
+                }
+                let d = t.elapsed();
+                assert_eq!(total, len);
+                d
+            })
+        }
+
+        /// 100 MiB read through `fs::File` with 64 KiB reads (the read-ahead's case is
+        /// the next workload; this one is a typical streaming buffer).
+        pub fn fs_read_100mib(rt: &Runtime, size: Size) -> Duration {
+            fs_read(size, 64 * 1024, rt)
+        }
+
+        /// 100 MiB read through `fs::File` with 8 KiB reads (a `BufReader`-sized
+        /// buffer): one blocking-pool round trip per read unless reads are batched.
+        pub fn fs_read_100mib_8k_reads(rt: &Runtime, size: Size) -> Duration {
+            fs_read(size, 8 * 1024, rt)
+        }
+
         // ------------------------------------------------------------------- memory
 
         /// Spawns `n` idle tasks (`std::future::pending`) from inside `block_on` and
@@ -884,6 +927,39 @@ pub mod on_magpie {
 pub mod on_tokio {
     #![allow(missing_docs)]
     crate::workloads!(tokio);
+}
+
+/// The file the fs workloads read: 100 MiB (1 MiB at [`Size::Smoke`]) in the temp
+/// directory, written once per process (byte `i` is `i % 253`); returns its path and
+/// length. [`remove_fs_fixtures`] deletes it.
+pub fn fs_fixture(size: Size) -> (&'static std::path::Path, usize) {
+    use std::sync::OnceLock;
+    static FULL: OnceLock<(std::path::PathBuf, usize)> = OnceLock::new();
+    static SMOKE: OnceLock<(std::path::PathBuf, usize)> = OnceLock::new();
+    let (cell, len) = match size {
+        Size::Full => (&FULL, 100 << 20),
+        Size::Smoke => (&SMOKE, 1 << 20),
+    };
+    let (p, l) = cell.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "magpie-bench-fs-{}-{}",
+            len >> 20,
+            std::process::id()
+        ));
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).expect("write the fs fixture");
+        (path, len)
+    });
+    (p.as_path(), *l)
+}
+
+/// Removes the fs fixtures this process wrote (call at exit).
+pub fn remove_fs_fixtures() {
+    for mib in [1, 100] {
+        let _ = std::fs::remove_file(
+            std::env::temp_dir().join(format!("magpie-bench-fs-{mib}-{}", std::process::id())),
+        );
+    }
 }
 
 /// Median of `v` (sorted in place); zero when empty.

@@ -14,6 +14,7 @@ fn every_workload_runs_on_both_runtimes() {
         (w.tokio)(&t, Size::Smoke);
         drop(t);
     }
+    magpie_benches::remove_fs_fixtures();
 }
 
 #[test]

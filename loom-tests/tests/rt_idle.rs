@@ -44,6 +44,9 @@ struct Shared {
     /// Running an item (other than the last) queues the next one from the worker.
     chain: bool,
     shutdown: AtomicBool,
+    /// Per worker: a readiness event the driver will deliver when that worker next
+    /// returns from park (the eventfd wake plus dispatch, collapsed into a flag).
+    driver_event: Vec<AtomicBool>,
 }
 
 impl Shared {
@@ -80,30 +83,43 @@ impl Shared {
         self.notify_parked();
     }
 
-    /// `Handle::shutdown`.
+    /// `Handle::shutdown`: the flag, then unpark everyone. It leaves the sleeper list
+    /// alone: a worker back from park with local work takes itself off the list, and
+    /// must not mistake shutdown's removal for a notifier's (which counts a searcher).
     fn shutdown_all(&self) {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
-        for (i, u) in self.unparkers.iter().enumerate() {
-            self.idle.unpark_worker_by_id(i);
+        for u in self.unparkers.iter() {
             u.unpark();
         }
     }
 }
 
-/// One worker: its index, searching flag and parker (the parts of `Core` that matter).
+/// One worker: its index, searching flag, parker and local queue length (the parts of
+/// `Core` that matter).
 struct Worker {
     index: usize,
     is_searching: bool,
     park: Parker,
+    /// Tasks in this worker's LIFO slot / local queue (scheduled by its own driver
+    /// dispatch while parked).
+    local: usize,
+    /// Exited from inside the park loop (shutdown seen after a park).
+    exited_parked: bool,
 }
 
 impl Worker {
-    /// `Context::run` with the local queue, LIFO slot and maintenance tick left out.
-    fn run(mut self, shared: &Shared) {
+    /// `Context::run` with the maintenance tick left out. Returns (searching flag,
+    /// exited from the park loop).
+    fn run(mut self, shared: &Shared) -> (bool, bool) {
         loop {
-            // next_task: the (global) queue.
+            // next_task: the local queue, then the (global) queue.
+            if self.local > 0 {
+                self.local -= 1;
+                self.run_task(shared);
+                continue;
+            }
             if shared.try_pop() {
                 self.run_task(shared);
                 continue;
@@ -117,6 +133,7 @@ impl Worker {
                 break;
             }
         }
+        (self.is_searching, self.exited_parked)
     }
 
     /// `Core::steal_work`.
@@ -153,6 +170,9 @@ impl Worker {
 
     /// `Context::park`. Returns false on shutdown.
     fn park(&mut self, shared: &Shared) -> bool {
+        if self.local > 0 {
+            return true;
+        }
         if shared.shutdown.load(SeqCst) {
             return false;
         }
@@ -165,8 +185,20 @@ impl Worker {
         }
         loop {
             self.park.park();
+            // The driver dispatched on this thread while it was parked: a woken task
+            // lands in the LIFO slot (`schedule_local`, Kind::Wake: no notify).
+            if shared.driver_event[self.index].swap(false, SeqCst) {
+                self.local += 1;
+            }
             if shared.shutdown.load(SeqCst) {
+                self.exited_parked = true;
                 return false;
+            }
+            if self.local > 0 {
+                // Back with local work: off the sleeper list by ourselves, unless a
+                // notifier already took us off (and counted us as a searcher).
+                self.is_searching = !shared.idle.unpark_worker_by_id(self.index);
+                return true;
             }
             if !shared.idle.is_parked(self.index) {
                 self.is_searching = true;
@@ -197,6 +229,7 @@ fn run_model_with(n: usize, total: usize, chain: bool, producer: impl FnOnce(&Sh
         total,
         chain,
         shutdown: AtomicBool::new(false),
+        driver_event: (0..n).map(|_| AtomicBool::new(false)).collect(),
     });
     let threads: Vec<_> = parkers
         .into_iter()
@@ -208,15 +241,32 @@ fn run_model_with(n: usize, total: usize, chain: bool, producer: impl FnOnce(&Sh
                     index,
                     is_searching: false,
                     park,
+                    local: 0,
+                    exited_parked: false,
                 }
                 .run(&shared)
             })
         })
         .collect();
     producer(&shared);
-    for t in threads {
-        t.join().unwrap();
+    let mut searching = 0;
+    for (i, t) in threads.into_iter().enumerate() {
+        let (is_searching, exited_parked) = t.join().unwrap();
+        // A worker that left from inside the park loop is counted as a searcher iff a
+        // notifier took it off the sleeper list (nothing else removes it then).
+        searching += usize::from(if exited_parked {
+            !shared.idle.is_parked(i)
+        } else {
+            is_searching
+        });
     }
+    // The searcher count matches the workers that believe they search: a leaked count
+    // would make later producers think someone is looking and wake no one.
+    assert_eq!(
+        shared.idle.num_searching(),
+        searching,
+        "searcher count leaked"
+    );
     assert_eq!(shared.consumed.load(SeqCst), total);
     assert_eq!(shared.queued.load(SeqCst), 0);
 }
@@ -247,4 +297,20 @@ fn two_items_two_workers() {
 #[test]
 fn work_queued_from_a_worker() {
     model(|| run_model_chain(2, 2, |s| s.push_remote()));
+}
+
+/// An I/O event for worker 0 (it parks on the driver, which wakes a task into its own
+/// LIFO slot) racing a remote push that notifies a sleeper, possibly worker 0 itself:
+/// worker 0 must leave the sleeper list exactly once (by itself, or counted as a
+/// searcher by the notifier), and both tasks run. A wrong count shows up as a worker
+/// never woken for the remote item (deadlock) or a searcher count that never drains.
+#[test]
+fn driver_wake_while_parked_runs_locally() {
+    model(|| {
+        run_model(2, 2, |s| {
+            s.driver_event[0].store(true, SeqCst);
+            s.unparkers[0].unpark();
+            s.push_remote();
+        })
+    });
 }

@@ -190,12 +190,16 @@ impl Idle {
     pub fn transition_worker_from_searching(&self) -> bool {
         self.0.transition_worker_from_searching()
     }
-    /// See `Idle::unpark_worker_by_id` (shutdown).
+    /// See `Idle::unpark_worker_by_id`.
     pub fn unpark_worker_by_id(&self, worker: usize) -> bool {
         self.0.unpark_worker_by_id(worker)
     }
     /// See `Idle::is_parked`.
     pub fn is_parked(&self, worker: usize) -> bool {
         self.0.is_parked(worker)
+    }
+    /// Workers counted as searching (for end-of-model accounting checks).
+    pub fn num_searching(&self) -> usize {
+        self.0.num_searching()
     }
 }

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use magpie_benches::io::{self, EchoResult};
 use magpie_benches::{Flavor, Size, Workload, alloc, median, on_magpie, on_tokio, registry};
 
 #[global_allocator]
@@ -36,6 +37,7 @@ struct Opts {
     filters: Vec<String>,
     rounds: Option<usize>,
     mem: bool,
+    io: bool,
     write_docs: bool,
 }
 
@@ -54,7 +56,7 @@ impl Row {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--filter NAME]... [--rounds N] [--workers N] [--no-mem] [--write-docs]"
+        "usage: compare [--quick] [--filter NAME]... [--rounds N] [--workers N] [--no-mem] [--no-io] [--write-docs]"
     );
     std::process::exit(2)
 }
@@ -66,6 +68,7 @@ fn main() {
         filters: Vec::new(),
         rounds: None,
         mem: true,
+        io: true,
         write_docs: false,
     };
     while let Some(a) = args.next() {
@@ -93,6 +96,35 @@ fn main() {
                 unsafe { std::env::set_var("MAGPIE_BENCH_WORKERS", n.to_string()) };
             }
             "--no-mem" => o.mem = false,
+            "--no-io" => o.io = false,
+            "--echo-server" => {
+                // Hidden: `--echo-server magpie|tokio`, see magpie_benches::io.
+                match args.next().as_deref() {
+                    Some("magpie") => io::on_magpie::serve(magpie_benches::workers()),
+                    Some("tokio") => io::on_tokio::serve(magpie_benches::workers()),
+                    _ => usage(),
+                }
+                return;
+            }
+            "--echo-client" => {
+                // Hidden: `--echo-client magpie|tokio PORT CONNS SIZE MILLIS`.
+                let rt = args.next().unwrap_or_else(|| usage());
+                let mut num = || -> u64 {
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage())
+                };
+                let (port, conns, size, ms) = (num() as u16, num() as usize, num() as usize, num());
+                let run = Duration::from_millis(ms);
+                let w = magpie_benches::workers();
+                let r = match rt.as_str() {
+                    "magpie" => io::on_magpie::client(w, port, conns, size, run),
+                    "tokio" => io::on_tokio::client(w, port, conns, size, run),
+                    _ => usage(),
+                };
+                println!("{}", r.to_line());
+                return;
+            }
             "--write-docs" => o.write_docs = true,
             "--mem-child" => {
                 let rt = args.next().unwrap_or_else(|| usage());
@@ -186,10 +218,9 @@ fn run(o: Opts) {
             }
         }
     }
-    if !magpie_benches::io_hook::IO_WORKLOADS_AVAILABLE {
-        println!(
-            "(io: TCP echo workloads pending until magpie-io lands; see benches/src/io_hook.rs)"
-        );
+    magpie_benches::remove_fs_fixtures();
+    if o.io {
+        echo_rows(&o, workers, &mut rows);
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
 
@@ -293,6 +324,115 @@ fn run_one(rt: &str, name: &str, iters: usize) {
     );
 }
 
+/// The TCP echo rows: for every (connections, size), each server runtime in its own
+/// process, driven by the same client program in another (see `magpie_benches::io`).
+fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
+    let (run_ms, rounds) = if o.quick { (400, 2) } else { (1500, 4) };
+    let rounds = o.rounds.map_or(rounds, |r| r.clamp(1, 10));
+    println!(
+        "tcp echo: server on {workers} workers per runtime, client on {} in its own process;          {rounds} rounds of {run_ms} ms",
+        io::CLIENT_RT
+    );
+    let (conns_list, sizes) = io::ECHO_MATRIX;
+    for &conns in conns_list {
+        for &size in sizes {
+            let name = format!("tcp_echo_{conns}c_{}", io::size_label(size));
+            if !selected(o, &name) {
+                continue;
+            }
+            let mut res: [Vec<EchoResult>; 2] = [Vec::new(), Vec::new()];
+            for r in 0..rounds {
+                let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+                for i in order {
+                    let rt = ["magpie", "tokio"][i];
+                    match echo_once(rt, conns, size, run_ms) {
+                        Ok(e) => res[i].push(e),
+                        Err(e) => {
+                            eprintln!("{name} on {rt}: {e}");
+                            return;
+                        }
+                    }
+                }
+            }
+            let med = |v: &[EchoResult], f: fn(&EchoResult) -> f64| {
+                let mut xs: Vec<f64> = v.iter().map(f).collect();
+                xs.sort_by(f64::total_cmp);
+                xs[xs.len() / 2]
+            };
+            let metrics: [(&str, &'static str, fn(&EchoResult) -> f64); 3] = [
+                ("", "ns/msg", EchoResult::ns_per_msg),
+                ("_p50", "ns", |e| e.p50.as_nanos() as f64),
+                ("_p99", "ns", |e| e.p99.as_nanos() as f64),
+            ];
+            for (suffix, unit, f) in metrics {
+                let row = Row {
+                    workload: format!("{name}{suffix}"),
+                    unit,
+                    magpie: med(&res[0], f),
+                    tokio: med(&res[1], f),
+                };
+                println!(
+                    "{:<30} {:>12} {:>12} {:>7.2}",
+                    row.workload,
+                    fmt_val(row.magpie, row.unit),
+                    fmt_val(row.tokio, row.unit),
+                    row.ratio()
+                );
+                rows.push(row);
+            }
+        }
+    }
+}
+
+/// One measurement: start a server child on `rt`, run the client child against it,
+/// stop the server.
+fn echo_once(rt: &str, conns: usize, size: usize, run_ms: u64) -> Result<EchoResult, String> {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut server = Command::new(&exe)
+        .args(["--echo-server", rt])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("start server: {e}"))?;
+    let port = {
+        let out = server.stdout.take().expect("piped");
+        let mut line = String::new();
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        line.trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| format!("server said {line:?}"))
+    };
+    let result = port.and_then(|port| {
+        let out = Command::new(&exe)
+            .args([
+                "--echo-client",
+                io::CLIENT_RT,
+                &port.to_string(),
+                &conns.to_string(),
+                &size.to_string(),
+                &run_ms.to_string(),
+            ])
+            .output()
+            .map_err(|e| format!("run client: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().find_map(EchoResult::parse).ok_or_else(|| {
+            format!(
+                "client failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
 /// Child process: prints `bytes_per_task hwm_bytes` for one runtime.
 fn mem_child(rt: &str, n: usize) {
     let workers = magpie_benches::workers();
@@ -348,6 +488,7 @@ fn fmt_val(v: f64, unit: &str) -> String {
     match unit {
         "bytes" if v >= 1024.0 * 1024.0 => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
         "bytes" => format!("{v:.0} B"),
+        "ns/msg" => format!("{}/msg", fmt_val(v, "ns")),
         _ if v >= 1e9 => format!("{:.2} s", v / 1e9),
         _ if v >= 1e6 => format!("{:.2} ms", v / 1e6),
         _ if v >= 1e3 => format!("{:.1} µs", v / 1e3),

@@ -107,12 +107,20 @@ impl Idle {
         num_searching(prev) == 1
     }
 
+    /// Workers counted as searching now (loom models check the accounting with it).
+    #[cfg(loom)]
+    pub(crate) fn num_searching(&self) -> usize {
+        num_searching(self.state.load(SeqCst))
+    }
+
     /// Whether `worker` is still in the sleeper list (a wake-up was spurious).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         self.sleepers.lock().contains(&worker)
     }
 
-    /// Takes `worker` off the sleeper list without making it a searcher (shutdown).
+    /// Takes `worker` off the sleeper list without making it a searcher: a worker back
+    /// from park with local work does this itself. Returns false if a notifier had
+    /// already taken it off (and counted it as a searcher).
     pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
         if let Some(i) = sleepers.iter().position(|&w| w == worker) {

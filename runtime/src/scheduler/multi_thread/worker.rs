@@ -110,7 +110,8 @@ struct Core {
     deferred: std::collections::VecDeque<Notified>,
     tick: u32,
     is_searching: bool,
-    park: Parker,
+    /// `None` only while this worker is parked on it (the core stays in the context).
+    park: Option<Parker>,
     rng: u32,
 }
 
@@ -152,7 +153,7 @@ impl MultiThread {
                 deferred: std::collections::VecDeque::new(),
                 tick: 0,
                 is_searching: false,
-                park,
+                park: Some(park),
                 rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             }));
         }
@@ -358,8 +359,12 @@ impl Handle {
             return;
         }
         fence(Ordering::SeqCst);
-        for (index, remote) in self.shared.remotes.iter().enumerate() {
-            self.shared.idle.unpark_worker_by_id(index);
+        // Unpark everyone; the sleeper list is left alone. A worker back from park
+        // checks the flag first; one that missed it and found local work takes itself
+        // off the list, and must not mistake a removal by shutdown for a notifier's
+        // (which counts it as a searcher: it would later decrement a count it never
+        // had). loom: rt_idle.rs.
+        for remote in self.shared.remotes.iter() {
             remote.unparker.unpark();
         }
     }
@@ -469,8 +474,8 @@ enum Step {
 }
 
 impl Context {
-    /// The index of the worker core this thread holds (None while parked or after
-    /// `block_in_place` gave it away).
+    /// The index of the worker core this thread holds (None after `block_in_place`
+    /// gave it away).
     pub(crate) fn core_index(&self) -> Option<usize> {
         self.core.try_borrow().ok()?.as_ref().map(|c| c.index)
     }
@@ -539,41 +544,60 @@ impl Context {
     }
 
     /// Parks until woken. Returns false when the runtime is shutting down.
+    ///
+    /// The core stays in the context while the thread is parked (only its parker is
+    /// taken out), so wakes fired by the driver on this thread (socket readiness,
+    /// timers) are scheduled into this worker's LIFO slot and local queue, and this
+    /// worker runs them when `park` returns: no hand-off through the global queue to
+    /// another thread (tokio parks the same way). A worker that comes back with local
+    /// work takes itself off the sleeper list; it is a searcher only if a notifier
+    /// took it off first (`worker_to_notify` counts the worker it picks as searching).
     fn park(&self) -> bool {
         let shared = &self.handle.shared;
-        // Out of the context while parked: wakes fired by the driver on this thread go
-        // through the global queue instead of borrowing the core.
-        let mut core = self.core.borrow_mut().take().expect("core present");
-        if core.lifo.is_some() || !core.run_queue.is_empty() || !core.deferred.is_empty() {
-            *self.core.borrow_mut() = Some(core);
-            return true;
-        }
-        if shared.is_shutdown() {
-            *self.core.borrow_mut() = Some(core);
-            return false;
-        }
-        let last_searcher = shared
-            .idle
-            .transition_worker_to_parked(core.index, core.is_searching);
-        core.is_searching = false;
-        if last_searcher && shared.work_pending() {
-            self.handle.notify_parked();
-        }
-        let m = self.handle.obs.worker(core.index);
+        let (index, mut park) = {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut().expect("core present");
+            if core.has_tasks() {
+                return true;
+            }
+            if shared.is_shutdown() {
+                return false;
+            }
+            let last_searcher = shared
+                .idle
+                .transition_worker_to_parked(core.index, core.is_searching);
+            core.is_searching = false;
+            if last_searcher && shared.work_pending() {
+                self.handle.notify_parked();
+            }
+            (core.index, core.park.take().expect("parker present"))
+        };
+        let m = self.handle.obs.worker(index);
         m.parking();
         let keep_running = loop {
-            core.park.park();
+            // Not under the core borrow: the driver's wakes borrow it.
+            park.park();
             if shared.is_shutdown() {
                 break false;
             }
-            if !shared.idle.is_parked(core.index) {
+            let mut guard = self.core.borrow_mut();
+            let core = guard.as_mut().expect("core present");
+            if core.has_tasks() {
+                core.is_searching = !shared.idle.unpark_worker_by_id(index);
+                // More than the one task this worker runs next: let a sleeper help.
+                if !core.is_searching && !core.run_queue.is_empty() {
+                    self.handle.notify_parked();
+                }
+                break true;
+            }
+            if !shared.idle.is_parked(index) {
                 // Woken by `notify_parked`, which counted us as a searcher.
                 core.is_searching = true;
                 break true;
             }
         };
         m.unparked();
-        *self.core.borrow_mut() = Some(core);
+        self.core.borrow_mut().as_mut().expect("core present").park = Some(park);
         keep_running
     }
 
@@ -606,6 +630,11 @@ impl Shared {
 }
 
 impl Core {
+    /// Whether this worker has a task of its own to run.
+    fn has_tasks(&self) -> bool {
+        self.lifo.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
+    }
+
     fn next_task(
         &mut self,
         shared: &Shared,
