@@ -72,6 +72,20 @@ pub mod net {
     pub use magpie_io::net::*;
 }
 
+/// Unix signals: [`signal::ctrl_c`] and listeners for any signal
+/// ([`signal::unix::signal`]). Every listener sees every delivery made after it was
+/// created.
+pub mod signal {
+    pub use magpie_io::signal::{ctrl_c, unix};
+}
+
+/// Child processes: [`process::Command`] (std's, plus `kill_on_drop`) spawns a
+/// [`process::Child`] that is waited for asynchronously, with async stdio pipes. Dropped
+/// children are reaped, never left as zombies.
+pub mod process {
+    pub use magpie_io::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+}
+
 /// Async I/O traits (futures-io's, so `futures::AsyncReadExt` works as is), their
 /// extension traits and helpers.
 pub mod io {
