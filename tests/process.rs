@@ -61,6 +61,19 @@ async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Whether this kernel has `pidfd_open` (then children are waited through pidfds).
+fn kernel_has_pidfd() -> bool {
+    // SAFETY: pidfd_open(2) on our own pid takes two integers; the descriptor it returns
+    // is closed right away and used for nothing else.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0);
+        if fd >= 0 {
+            libc::close(fd as libc::c_int);
+        }
+        fd >= 0
+    }
+}
+
 fn payload(len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(7) as u8)
@@ -75,6 +88,7 @@ async fn echo_hello_reads_stdout() {
         .spawn()
         .unwrap();
     assert!(child.id().is_some());
+    assert_eq!(child.uses_pidfd(), kernel_has_pidfd());
     let mut out = String::new();
     child
         .stdout
