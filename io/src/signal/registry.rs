@@ -153,10 +153,14 @@ impl SignalState {
 
 /// What the OS handler of a signal runs: marks `state` pending, *then* calls `write`
 /// (which writes one byte into the self-pipe). Async-signal-safe as long as `write` is:
-/// one atomic store.
+/// one lock-free atomic swap.
 #[inline]
 pub fn on_signal(state: &SignalState, write: impl FnOnce()) {
-    state.pending.store(true, Ordering::SeqCst);
+    // An RMW rather than a plain store: loom (0.7) lets a later `swap` that
+    // happens-after a plain `store(true)` read a stale `false` (see docs/io.md, "Loom");
+    // with an RMW on both sides the model is exact. A lock-free RMW is as
+    // async-signal-safe as a store.
+    state.pending.swap(true, Ordering::SeqCst);
     write();
 }
 
