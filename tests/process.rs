@@ -37,7 +37,11 @@ fn is_our_child(pid: u32) -> bool {
 fn our_zombies() -> Vec<u32> {
     let mut zombies = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Some(('Z', ppid)) = proc_stat(pid) {
@@ -204,7 +208,11 @@ async fn try_wait_then_wait_then_kill_is_ok() {
     let status = child.wait().await.unwrap();
     assert!(status.success());
     assert_eq!(child.try_wait().unwrap(), Some(status), "cached");
-    assert_eq!(child.wait().await.unwrap(), status, "wait again: same status");
+    assert_eq!(
+        child.wait().await.unwrap(),
+        status,
+        "wait again: same status"
+    );
     child.start_kill().unwrap(); // already reaped: nothing to do, no error
 }
 
@@ -327,6 +335,10 @@ fn wait_after_runtime_shutdown_errors() {
         assert!(err.to_string().contains("shut down"), "{err}");
         drop(child);
         // Reaped by rt2's driver on SIGCHLD.
-        assert!(eventually(|| !is_our_child(pid)).await, "{:?}", proc_stat(pid));
+        assert!(
+            eventually(|| !is_our_child(pid)).await,
+            "{:?}",
+            proc_stat(pid)
+        );
     });
 }

@@ -70,7 +70,10 @@ async fn listeners_in_separate_tasks_all_wake() {
     }
     raise(libc::SIGWINCH);
     for t in tasks {
-        let got = timeout(WAIT, t).await.expect("a task missed SIGWINCH").unwrap();
+        let got = timeout(WAIT, t)
+            .await
+            .expect("a task missed SIGWINCH")
+            .unwrap();
         assert_eq!(got, Some(()));
     }
 }
@@ -147,9 +150,7 @@ fn recv_returns_none_after_the_runtime_shuts_down() {
         .enable_all()
         .build()
         .unwrap();
-    let mut sig = rt
-        .block_on(async { signal(SignalKind::hangup()) })
-        .unwrap();
+    let mut sig = rt.block_on(async { signal(SignalKind::hangup()) }).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let mut waiting = rt.block_on(async { signal(SignalKind::hangup()) }).unwrap();
     rt.spawn(async move {
@@ -173,12 +174,7 @@ fn recv_returns_none_after_the_runtime_shuts_down() {
 /// signal, and it still works after one of the runtimes is gone.
 #[test]
 fn listeners_in_two_runtimes_both_receive() {
-    let build = || {
-        Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    };
+    let build = || Builder::new_current_thread().enable_all().build().unwrap();
     let (rt1, rt2) = (build(), build());
     let mut l1 = rt1
         .block_on(async { signal(SignalKind::user_defined2()) })
@@ -189,7 +185,10 @@ fn listeners_in_two_runtimes_both_receive() {
     let (got_first, first) = std::sync::mpsc::channel();
     let t2 = std::thread::spawn(move || {
         rt2.block_on(async {
-            timeout(WAIT, l2.recv()).await.expect("runtime 2 missed it").unwrap();
+            timeout(WAIT, l2.recv())
+                .await
+                .expect("runtime 2 missed it")
+                .unwrap();
             got_first.send(()).unwrap();
             // Second round: runtime 1 is gone by then.
             timeout(WAIT, l2.recv())
@@ -201,7 +200,10 @@ fn listeners_in_two_runtimes_both_receive() {
     std::thread::sleep(Duration::from_millis(50));
     raise(libc::SIGUSR2);
     rt1.block_on(async {
-        timeout(WAIT, l1.recv()).await.expect("runtime 1 missed it").unwrap();
+        timeout(WAIT, l1.recv())
+            .await
+            .expect("runtime 1 missed it")
+            .unwrap();
     });
     drop(l1);
     drop(rt1);

@@ -78,10 +78,7 @@ fn output_and_kill_through_sigchld() {
 
         let mut sleeper = Command::new("sleep").arg("100").spawn().unwrap();
         sleeper.kill().await.unwrap();
-        assert_eq!(
-            sleeper.wait().await.unwrap().signal(),
-            Some(libc::SIGKILL)
-        );
+        assert_eq!(sleeper.wait().await.unwrap().signal(), Some(libc::SIGKILL));
     });
 }
 

@@ -54,10 +54,10 @@ mod pipes;
 mod reap;
 
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
+use reap::Reaper;
 pub(crate) use reap::reap_orphans;
 #[doc(hidden)]
 pub use reap::{disable_pidfd, orphan_count};
-use reap::Reaper;
 
 /// A process builder: `std::process::Command` plus [`kill_on_drop`](Self::kill_on_drop),
 /// spawning children that are waited for asynchronously.

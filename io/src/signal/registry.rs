@@ -14,7 +14,7 @@
 //! * **Drivers.** Each driver that has a listener (or a child process) registers its own
 //!   `dup` of the pipe's read end with its epoll, edge-triggered (`Handle::enable_signals`).
 //!   Every driver watching the pipe gets the edge; whichever dispatches first drains the
-//!   pipe ([`dispatch`]) and then *broadcasts globally*: for every signal whose `pending`
+//!   pipe (`dispatch`) and then *broadcasts globally*: for every signal whose `pending`
 //!   flag it swaps from true to false it bumps that signal's generation and wakes all of
 //!   that signal's listeners, in whatever runtime they live. A driver that finds the pipe
 //!   already drained by another still scans the flags (cheap, harmless). So it does not
@@ -144,7 +144,9 @@ impl SignalState {
     pub fn remove(&self, id: u64) {
         let removed = {
             let mut w = self.waiters.lock();
-            w.iter().position(|(i, _)| *i == id).map(|p| w.swap_remove(p))
+            w.iter()
+                .position(|(i, _)| *i == id)
+                .map(|p| w.swap_remove(p))
         };
         // Dropped outside the lock.
         drop(removed);
