@@ -185,8 +185,10 @@ impl Command {
     }
 
     /// The underlying std command, to set what this type has no method for (e.g.
-    /// `CommandExt::pre_exec`). Stdio set this way is not seen by
-    /// [`output`](Self::output)'s defaults.
+    /// `CommandExt::pre_exec`). Stdio should be set through this type's
+    /// [`stdin`](Self::stdin)/[`stdout`](Self::stdout)/[`stderr`](Self::stderr):
+    /// [`output`](Self::output) replaces (with its defaults, then `inherit`) the stdio
+    /// that was not set through them.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
