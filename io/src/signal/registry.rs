@@ -7,7 +7,7 @@
 //! * **Globals** (created on first use, never freed): a non-blocking Unix stream pair (the
 //!   self-pipe) and one [`SignalState`] per signal number `1..NSIG`.
 //! * **The OS handler** (installed once per signal number through `signal-hook-registry`,
-//!   never removed) runs [`on_signal`]: one atomic store (`pending = true`) and one
+//!   never removed) runs [`on_signal`]: one atomic swap (`pending = true`) and one
 //!   `write(2)` of a byte into the pipe. Both are async-signal-safe; nothing allocates or
 //!   locks. A full pipe (`EAGAIN`) is fine: it already holds a byte that will wake a
 //!   driver.
@@ -259,7 +259,7 @@ pub(crate) fn install(signum: i32) -> io::Result<&'static SignalState> {
                 }
             })
         };
-        // SAFETY: the action is async-signal-safe: one atomic store on a `'static`
+        // SAFETY: the action is async-signal-safe: one lock-free atomic swap on a `'static`
         // state and one `write(2)` (see above); it neither allocates, locks nor panics.
         // `signum` is not in `signal_hook_registry::FORBIDDEN` (checked by the caller).
         unsafe { signal_hook_registry::register(signum, action) }?;
