@@ -72,6 +72,48 @@ pub mod net {
     pub use magpie_io::net::*;
 }
 
+/// Unix signals: [`signal::ctrl_c`] and listeners for any signal
+/// ([`signal::unix::signal`]). Every listener sees every delivery made after it was
+/// created.
+///
+/// ```
+/// use magpie::signal::unix::{signal, SignalKind};
+///
+/// magpie::run(async {
+///     // Listen first (this installs the handler), then have SIGUSR1 sent to us.
+///     let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
+///     let kill = std::process::Command::new("kill")
+///         .args(["-USR1", &std::process::id().to_string()])
+///         .status()
+///         .unwrap();
+///     assert!(kill.success());
+///     assert_eq!(usr1.recv().await, Some(()));
+/// });
+/// ```
+pub mod signal {
+    pub use magpie_io::signal::{ctrl_c, unix};
+}
+
+/// Child processes: [`process::Command`] (std's, plus `kill_on_drop`) spawns a
+/// [`process::Child`] that is waited for asynchronously, with async stdio pipes. Dropped
+/// children are reaped, never left as zombies.
+///
+/// ```
+/// use magpie::process::Command;
+///
+/// magpie::run(async {
+///     let out = Command::new("echo").arg("hello").output().await.unwrap();
+///     assert!(out.status.success());
+///     assert_eq!(out.stdout, b"hello\n");
+///
+///     let status = Command::new("sh").args(["-c", "exit 3"]).status().await.unwrap();
+///     assert_eq!(status.code(), Some(3));
+/// });
+/// ```
+pub mod process {
+    pub use magpie_io::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+}
+
 /// Async I/O traits (futures-io's, so `futures::AsyncReadExt` works as is), their
 /// extension traits and helpers.
 pub mod io {

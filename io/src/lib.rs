@@ -6,6 +6,10 @@
 //!   find through a thread-local "current handle" ([`Handle::enter`](driver::Handle::enter)).
 //! * [`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, `UnixListener`,
 //!   `UnixStream`, `UnixDatagram`, `lookup_host` (tokio's names and signatures).
+//! * [`signal`]: `ctrl_c()` and Unix signal listeners ([`signal::unix::signal`]), through
+//!   a process-wide self-pipe that each driver with a listener watches.
+//! * [`process`]: `Command`/`Child` with async `wait` (pidfd, or SIGCHLD where pidfds are
+//!   missing) and async stdio pipes; dropped children are reaped, never left as zombies.
 //! * The async I/O traits are futures-io's ([`AsyncRead`], [`AsyncWrite`],
 //!   [`AsyncBufRead`], [`AsyncSeek`]), so the futures ecosystem works unchanged; magpie
 //!   adds tokio-style extension traits ([`AsyncReadExt`], [`AsyncWriteExt`]) and
@@ -20,9 +24,11 @@
 pub mod driver;
 mod interest;
 pub mod net;
+pub mod process;
 mod registration;
 #[doc(hidden)]
 pub mod scheduled_io;
+pub mod signal;
 mod util;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};

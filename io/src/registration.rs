@@ -22,10 +22,22 @@ pub(crate) struct PollEvented<E: mio::event::Source> {
 impl<E: mio::event::Source> PollEvented<E> {
     /// Registers `io` for reads and writes with the current driver.
     pub(crate) fn new(io: E) -> io::Result<Self> {
+        Self::with_interest(
+            io,
+            &Handle::current()?,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )
+    }
+
+    /// Registers `io` with `handle`'s driver for `interest` only (pipes, pidfds).
+    pub(crate) fn with_interest(
+        io: E,
+        handle: &Handle,
+        interest: mio::Interest,
+    ) -> io::Result<Self> {
         let mut io = io;
-        let handle = Handle::current()?;
-        let (token, shared) =
-            handle.register(&mut io, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        let handle = handle.clone();
+        let (token, shared) = handle.register(&mut io, interest)?;
         Ok(PollEvented {
             io: Some(io),
             handle,

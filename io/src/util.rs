@@ -226,7 +226,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
     }
 }
 
-fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
+pub(crate) fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
     r: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
