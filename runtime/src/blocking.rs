@@ -8,6 +8,19 @@
 //!
 //! At shutdown, queued tasks that have not started are cancelled (their `JoinHandle`
 //! reports `is_cancelled()`); running ones are waited for up to the shutdown timeout.
+//!
+//! # The spinner
+//!
+//! Waking a thread parked on the condvar costs a futex round trip and a context switch
+//! (tens of microseconds on a busy VM), and `spawn_blocking` is usually called in
+//! bursts. So a thread that runs out of work first *spins* for up to [`SPIN`] (polling
+//! an atomic queue length, yielding the CPU between looks) before it sleeps; at most one
+//! thread spins at a time (`State::spinner`). A push that finds a spinner hands it the
+//! task without any notify, and clears `spinner` so that the next push wakes or starts
+//! another thread (a burst still spreads over the pool). The hand-off cannot be lost:
+//! the spinner always re-takes the lock and looks at the queue when it stops spinning,
+//! whether it saw the length change or timed out. Go's scheduler keeps spinning threads
+//! for the same reason; this is a one-spinner version of that idea.
 
 use crate::context;
 use crate::obs::TaskMeta;
@@ -16,6 +29,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -79,8 +93,13 @@ pub(crate) struct Spawner {
     inner: Arc<Inner>,
 }
 
+/// How long a thread out of work spins before sleeping on the condvar.
+const SPIN: Duration = Duration::from_micros(50);
+
 struct Inner {
     state: parking_lot::Mutex<State>,
+    /// `state.queue.len()`, stored under the lock and read without it by the spinner.
+    queued: AtomicUsize,
     condvar: parking_lot::Condvar,
     /// Signalled when a thread exits (for shutdown).
     exited: parking_lot::Condvar,
@@ -96,6 +115,10 @@ struct State {
     num_notify: usize,
     /// Tasks ever pushed (a metric).
     num_spawned: u64,
+    /// The pool thread (by id) that is spinning and not yet handed a task.
+    spinner: Option<usize>,
+    /// Ids for new threads (never reused).
+    next_id: usize,
     shutdown: bool,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -110,9 +133,12 @@ impl Spawner {
                     num_idle: 0,
                     num_notify: 0,
                     num_spawned: 0,
+                    spinner: None,
+                    next_id: 0,
                     shutdown: false,
                     threads: Vec::new(),
                 }),
+                queued: AtomicUsize::new(0),
                 condvar: parking_lot::Condvar::new(),
                 exited: parking_lot::Condvar::new(),
                 config,
@@ -172,7 +198,15 @@ impl Spawner {
             return;
         }
         state.queue.push_back(task);
+        self.inner
+            .queued
+            .store(state.queue.len(), Ordering::Release);
         state.num_spawned += 1;
+        if state.spinner.take().is_some() {
+            // The spinner will see the queue length change (or look under the lock
+            // when it stops): no notify needed.
+            return;
+        }
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;
@@ -183,7 +217,8 @@ impl Spawner {
             // At the cap: a busy thread takes it when done.
             return;
         }
-        let id = state.num_threads;
+        let id = state.next_id;
+        state.next_id += 1;
         let mut builder = std::thread::Builder::new().name((self.inner.config.thread_name)());
         if let Some(size) = self.inner.config.stack_size {
             builder = builder.stack_size(size);
@@ -245,21 +280,41 @@ impl Spawner {
     }
 }
 
-fn run(inner: Arc<Inner>, _id: usize) {
+fn run(inner: Arc<Inner>, id: usize) {
     if let Some(f) = &inner.config.after_start {
         f();
     }
     let handle = inner.handle.lock().clone();
     let _guard = handle.as_ref().map(context::set_current);
     let mut state = inner.state.lock();
+    // Whether this thread already spun since it last ran a task.
+    let mut spun = false;
     'outer: loop {
         while let Some(task) = state.queue.pop_front() {
+            inner.queued.store(state.queue.len(), Ordering::Release);
             drop(state);
             task.run();
+            spun = false;
             state = inner.state.lock();
         }
         if state.shutdown {
             break;
+        }
+        if !spun && state.spinner.is_none() {
+            spun = true;
+            state.spinner = Some(id);
+            drop(state);
+            let deadline = Instant::now() + SPIN;
+            while inner.queued.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            state = inner.state.lock();
+            if state.spinner == Some(id) {
+                // Not handed a task (a push would have cleared it).
+                state.spinner = None;
+            }
+            // Look at the queue under the lock: a task handed to us is there.
+            continue 'outer;
         }
         state.num_idle += 1;
         loop {

@@ -214,3 +214,43 @@ fn drop_runtime_inside_runtime_does_not_hang() {
         .unwrap();
     });
 }
+
+/// Bursts after the pool went quiet: the first task of each burst goes to the spinning
+/// thread (no notify), and the rest must still wake or start other threads. Four tasks
+/// that wait for each other on a barrier deadlock if the burst is serialised on one
+/// thread; the barrier's timeout turns that into a failure instead of a hang.
+#[test]
+fn a_burst_after_a_quiet_pool_spreads_over_threads() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for round in 0..50 {
+            let gate = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    let gate = gate.clone();
+                    task::spawn_blocking(move || {
+                        let (m, cv) = &*gate;
+                        let mut n = m.lock().unwrap();
+                        *n += 1;
+                        cv.notify_all();
+                        let (n, res) = cv
+                            .wait_timeout_while(n, Duration::from_secs(5), |n| *n < 4)
+                            .unwrap();
+                        assert!(!res.timed_out(), "only {} of 4 tasks ran at once", *n);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            }
+            // Let the pool go quiet (a spinner gives up after 50 µs) every few rounds,
+            // and sometimes not, so both the spinner and the idle paths get bursts.
+            if round % 3 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+}
