@@ -359,7 +359,7 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
                 xs.sort_by(f64::total_cmp);
                 xs[xs.len() / 2]
             };
-            let metrics: [(&str, &'static str, fn(&EchoResult) -> f64); 3] = [
+            let metrics: [EchoMetric; 3] = [
                 ("", "ns/msg", EchoResult::ns_per_msg),
                 ("_p50", "ns", |e| e.p50.as_nanos() as f64),
                 ("_p99", "ns", |e| e.p99.as_nanos() as f64),
@@ -383,6 +383,9 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
         }
     }
 }
+
+/// An echo row: name suffix, unit, and how to read it from a result.
+type EchoMetric = (&'static str, &'static str, fn(&EchoResult) -> f64);
 
 /// One measurement: start a server child on `rt`, run the client child against it,
 /// stop the server.
