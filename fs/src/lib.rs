@@ -4,7 +4,7 @@
 //! production runtime, each operation runs `std::fs` on the runtime's blocking pool
 //! (asyncio's `loop.run_in_executor`). What makes it cheap is doing few round trips:
 //!
-//! * whole-file helpers ([`read`], [`write`], [`read_to_string`], [`copy`]) are one pool
+//! * whole-file helpers ([`read`], [`write()`], [`read_to_string`], [`copy`]) are one pool
 //!   round trip each, whatever the file's size;
 //! * [`File`] reads ahead: a read of a few KiB fetches a growing chunk (64 KiB, doubling
 //!   on sequential reads up to [`File::set_max_buf_size`], 2 MiB by default), and later

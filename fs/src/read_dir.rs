@@ -39,7 +39,7 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     })
 }
 
-/// The entries of a directory, fetched [`BATCH`] at a time on the blocking pool. Also a
+/// The entries of a directory, fetched 32 at a time on the blocking pool. Also a
 /// `Stream` of `io::Result<DirEntry>`.
 #[derive(Debug)]
 pub struct ReadDir {
