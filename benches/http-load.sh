@@ -9,6 +9,9 @@
 #   wrk -t2 -c50  -d$DURATION --latency http://127.0.0.1:$PORT/
 #   wrk -t2 -c500 -d$DURATION --latency http://127.0.0.1:$PORT/
 # stop the server, and print requests/s and p99 latency with the magpie/tokio ratios.
+# When perf is installed (PERF=0 turns it off) the server's CPU time during each run is
+# measured with `perf stat -p` and reported as CPU microseconds per request: on a box
+# whose cores are shared (with wrk, or with other work) that is steadier than req/s.
 # Not part of CI (CI only compiles the benches).
 #
 # The server and wrk run on the same machine and share its cores: on a small machine
@@ -23,6 +26,7 @@ PORT=${PORT:-8080}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-"50 500"}
 RUNTIMES=${RUNTIMES:-"magpie tokio"}
+PERF=${PERF:-$(command -v perf >/dev/null 2>&1 && echo 1 || echo 0)}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
@@ -58,7 +62,7 @@ stop_server() {
 }
 trap stop_server EXIT
 
-declare -A RPS P99
+declare -A RPS P99 CPU
 for rt in $RUNTIMES; do
     "$SERVER" --runtime "$rt" --port "$PORT" --workers "$WORKERS" >"$OUT/server-$rt.log" 2>&1 &
     server_pid=$!
@@ -76,7 +80,18 @@ for rt in $RUNTIMES; do
     for c in $CONNS; do
         log="$OUT/wrk-$rt-c$c.txt"
         echo "== $rt: wrk -t$THREADS -c$c -d$DURATION --latency"
+        perf_pid=""
+        if [ "$PERF" = 1 ]; then
+            perf stat -x, -e task-clock -p "$server_pid" -o "$OUT/perf-$rt-c$c.txt" &
+            perf_pid=$!
+        fi
         wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "http://127.0.0.1:$PORT/" | tee "$log"
+        CPU[$rt,$c]="-"
+        if [ -n "$perf_pid" ]; then
+            kill -INT "$perf_pid"; wait "$perf_pid" || true
+            total=$(awk '/requests in/ {print $1}' "$log")
+            CPU[$rt,$c]=$(awk -F, -v n="$total" '$3 == "task-clock" { printf "%.2f", $1 * 1000 / n }' "$OUT/perf-$rt-c$c.txt")
+        fi
         RPS[$rt,$c]=$(awk '/^Requests\/sec:/ {print $2}' "$log")
         P99[$rt,$c]=$(awk '$1 == "99%" {print $2}' "$log" | to_ms)
         if grep -q "Non-2xx\|Socket errors" "$log"; then
@@ -88,19 +103,23 @@ done
 
 echo
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server ($WORKERS workers) and wrk (-t$THREADS) share them"
-printf '| connections | runtime | req/s | p99 (ms) |\n|---|---|---|---|\n'
+printf '| connections | runtime | req/s | p99 (ms) | server CPU µs/req |\n|---|---|---|---|---|\n'
 for c in $CONNS; do
     for rt in $RUNTIMES; do
-        printf '| %s | %s | %s | %s |\n' "$c" "$rt" "${RPS[$rt,$c]}" "${P99[$rt,$c]}"
+        printf '| %s | %s | %s | %s | %s |\n' "$c" "$rt" "${RPS[$rt,$c]}" "${P99[$rt,$c]}" "${CPU[$rt,$c]}"
     done
 done
 if [[ " $RUNTIMES " == *" magpie "* && " $RUNTIMES " == *" tokio "* ]]; then
     echo
-    printf '| connections | req/s magpie/tokio | p99 magpie/tokio |\n|---|---|---|\n'
+    printf '| connections | req/s magpie/tokio | p99 magpie/tokio | CPU/req magpie/tokio |\n|---|---|---|---|\n'
     for c in $CONNS; do
         awk -v c="$c" -v rm="${RPS[magpie,$c]}" -v rt="${RPS[tokio,$c]}" \
             -v pm="${P99[magpie,$c]}" -v pt="${P99[tokio,$c]}" \
-            'BEGIN { printf "| %s | %.2f | %.2f |\n", c, rm / rt, (pt > 0 ? pm / pt : 0) }'
+            -v cm="${CPU[magpie,$c]}" -v ct="${CPU[tokio,$c]}" \
+            'BEGIN {
+                cr = (ct + 0 > 0 ? sprintf("%.2f", cm / ct) : "-");
+                printf "| %s | %.2f | %.2f | %s |\n", c, rm / rt, (pt > 0 ? pm / pt : 0), cr
+            }'
     done
 fi
 echo "(raw wrk output in $OUT)"
