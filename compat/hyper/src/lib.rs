@@ -52,7 +52,9 @@
 //! # }).unwrap();
 //! ```
 //!
-//! The crate does not depend on tokio.
+//! The crate does not depend on tokio. (hyper itself depends on tokio's `sync` module
+//! for its internal channels; no tokio runtime, reactor or timer is involved. hyper's
+//! `http2` feature also brings in h2, which uses tokio's I/O traits.)
 #![warn(missing_docs)]
 
 use std::future::Future;
