@@ -36,6 +36,10 @@
 //!
 //! The full guide is `docs/asyncio.md` in the repository.
 //!
+//! Cargo features (all off by default): `hyper` adds `magpie::hyper` (hyper 1.x
+//! on magpie: executor, timer, I/O adapters); `tracing` gives every task a `tracing`
+//! span entered around each of its polls (off, no code is compiled in for it).
+//!
 //! The crates behind the facade: `magpie-runtime` (tasks, schedulers, blocking pool),
 //! `magpie-time` (timer wheel), `magpie-sync` (channels and locks, usable under any
 //! executor), `magpie-macros`. See `docs/architecture.md` in the repository.
@@ -140,6 +144,23 @@ pub mod sync {
 
     pub use crate::asyncio::SendTimeoutExt;
 }
+
+/// hyper 1.x on magpie (feature `hyper`): the `magpie-hyper` crate.
+///
+/// [`MagpieExecutor`](hyper::MagpieExecutor), [`MagpieTimer`](hyper::MagpieTimer) and
+/// [`MagpieIo`](hyper::MagpieIo) are what hyper's connection builders and client
+/// handshakes ask for; [`serve_http1`](hyper::serve_http1) is an accept loop for the
+/// common case. `magpie = { version = "0.1", features = ["hyper"] }` in `Cargo.toml`,
+/// next to hyper itself, then:
+///
+/// ```
+/// use magpie::hyper::{MagpieExecutor, MagpieIo, MagpieTimer};
+/// ```
+///
+/// `examples/http.rs` in the repository is a complete server with graceful shutdown;
+/// `docs/http.md` is the guide.
+#[cfg(feature = "hyper")]
+pub use magpie_hyper as hyper;
 
 mod asyncio;
 pub use asyncio::wait_timeout;

@@ -10,6 +10,7 @@
 //! |         | spawn location | last poll (debug mode)              |
 //! | Core    | scheduler S (Arc of the runtime handle)             |
 //! |         | stage: Running(future) | Finished(output) | Consumed|
+//! |         | span (feature `tracing` only)                        |
 //! | Trailer | join waker: Option<Waker>                           |
 //! +-------------------------------------------------------------+
 //! ```
@@ -71,6 +72,9 @@ unsafe impl Sync for Header {}
 pub(crate) struct Core<T: Future, S> {
     pub(super) scheduler: S,
     pub(super) stage: UnsafeCell<Stage<T>>,
+    /// The task's `task` span (feature `tracing`), entered around every poll.
+    #[cfg(feature = "tracing")]
+    pub(super) span: tracing::Span,
 }
 
 pub(crate) enum Stage<T: Future> {
@@ -121,6 +125,8 @@ impl<T: Future, S> Cell<T, S> {
             core: Core {
                 scheduler,
                 stage: UnsafeCell::new(Stage::Running(future)),
+                #[cfg(feature = "tracing")]
+                span: spawn_span(id, location),
             },
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
@@ -129,7 +135,44 @@ impl<T: Future, S> Cell<T, S> {
     }
 }
 
+/// Creates the task's span and reports the spawn (feature `tracing`).
+///
+/// The `spawn` event is emitted in the spawner's context (inside the spawning task's
+/// span, if any), so a subscriber sees who spawned whom.
+#[cfg(feature = "tracing")]
+fn spawn_span(id: Id, location: &'static Location<'static>) -> tracing::Span {
+    let span = tracing::trace_span!(
+        target: "magpie::task",
+        "task",
+        id = id.as_u64(),
+        location = %location,
+    );
+    tracing::event!(
+        target: "magpie::task",
+        tracing::Level::TRACE,
+        task.id = id.as_u64(),
+        location = %location,
+        "spawn"
+    );
+    span
+}
+
 impl<T: Future, S> Core<T, S> {
+    /// How the task ended, for the `complete` trace event: "ok", "cancelled" or
+    /// "panicked".
+    ///
+    /// # Safety
+    /// As for `panic_message`.
+    #[cfg(feature = "tracing")]
+    pub(super) unsafe fn outcome(&self) -> &'static str {
+        // SAFETY: per the caller's contract nobody writes the stage meanwhile.
+        self.stage.with(|ptr| match unsafe { &*ptr } {
+            Stage::Finished(Err(e)) if e.is_cancelled() => "cancelled",
+            Stage::Finished(Err(_)) => "panicked",
+            _ => "ok",
+        })
+    }
+
     /// Polls the future.
     ///
     /// # Safety

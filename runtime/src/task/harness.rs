@@ -115,6 +115,8 @@ unsafe fn poll_observed<T: Future, S>(
 unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> Poll<bool> {
     let id = cell.header.id;
     let _guard = context::set_current_task_id(Some(id));
+    #[cfg(feature = "tracing")]
+    let _span = cell.core.span.enter();
     // SAFETY: RUNNING is held.
     let res = catch_unwind(AssertUnwindSafe(|| unsafe { cell.core.poll(cx) }));
     let (out, panicked) = match res {
@@ -147,6 +149,9 @@ unsafe fn poll_future<T: Future, S>(cell: &Cell<T, S>, cx: &mut Context<'_>) -> 
 unsafe fn cancel_task<T: Future, S>(cell: &Cell<T, S>) {
     let id = cell.header.id;
     let _guard = context::set_current_task_id(Some(id));
+    // The future's Drop runs inside the task's span too.
+    #[cfg(feature = "tracing")]
+    let _span = cell.core.span.enter();
     // SAFETY: RUNNING is held.
     let res = catch_unwind(AssertUnwindSafe(|| unsafe {
         cell.core.drop_future_or_output()
@@ -179,6 +184,19 @@ unsafe fn complete<T: Future, S: Schedule>(
     } else {
         None
     };
+    #[cfg(feature = "tracing")]
+    {
+        // SAFETY: RUNNING is held: the stage is ours.
+        let outcome = unsafe { cell.core.outcome() };
+        tracing::event!(
+            target: "magpie::task",
+            parent: &cell.core.span,
+            tracing::Level::TRACE,
+            task.id = cell.header.id.as_u64(),
+            outcome,
+            "complete"
+        );
+    }
     if let Some(obs) = cell.core.scheduler.observer() {
         // Before COMPLETE, so that whoever joins the task sees the hook's effects.
         let _ = catch_unwind(AssertUnwindSafe(|| obs.on_terminate(&cell.header.meta())));
