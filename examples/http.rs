@@ -10,13 +10,13 @@
 //! * `GET /` answers `Hello, world`.
 //! * `GET /json` awaits two simulated upstream calls concurrently (`gather!`) and
 //!   answers with JSON.
-//! * Graceful shutdown: when [`shutdown_signal`] resolves (type `quit` on stdin, or set
-//!   `HTTP_EXAMPLE_RUN_FOR=2s`), the server stops accepting, asks every open
+//! * Graceful shutdown: when [`shutdown_signal`] resolves (Ctrl-C, SIGTERM, `quit` on
+//!   stdin, or `HTTP_EXAMPLE_RUN_FOR=2s`), the server stops accepting, asks every open
 //!   connection to finish the request it is serving (hyper's `graceful_shutdown`),
 //!   waits for them (at most 10 s), and exits.
 //! * `--selftest` starts the server on a free port, talks to it with hyper's client on
-//!   magpie, shuts it down while a request is in flight, checks every answer and exits
-//!   with status 0.
+//!   magpie, sends itself SIGINT (Ctrl-C) while a request is in flight, checks every
+//!   answer and exits with status 0.
 //!
 //! The Python original, for comparison:
 //!
@@ -42,6 +42,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, header};
 use magpie::hyper::{MagpieIo, MagpieTimer};
 use magpie::net::{TcpListener, TcpStream};
+use magpie::signal::unix::{SignalKind, signal};
 use magpie::sync::Event;
 use magpie::task::JoinSet;
 use magpie::time::{Duration, Instant, sleep, timeout};
@@ -172,20 +173,21 @@ async fn serve_connection(stream: TcpStream, stop: Arc<Event>) {
     }
 }
 
-/// Resolves when the server should shut down: a line `quit` on stdin, or the
-/// duration in `HTTP_EXAMPLE_RUN_FOR` (`2s`, `500ms`) has passed.
-// Ctrl-C: replaced by magpie::signal::ctrl_c() when signals land
-async fn shutdown_signal() {
+/// The shutdown trigger: Ctrl-C (SIGINT), SIGTERM, a line `quit` on stdin, or the
+/// duration in `HTTP_EXAMPLE_RUN_FOR` (`2s`, `500ms`). The signal listeners are
+/// registered here, before the returned future is first polled, so a Ctrl-C that comes
+/// at any point after this call is seen (and no longer kills the process outright).
+fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     let run_for = std::env::var("HTTP_EXAMPLE_RUN_FOR").ok();
-    let run_for = run_for.as_deref().map(|v| {
-        parse_duration(v)
-            .unwrap_or_else(|| panic!("HTTP_EXAMPLE_RUN_FOR={v:?}: expected e.g. 2s or 500ms"))
-    });
-    let deadline = async {
-        match run_for {
-            Some(d) => sleep(d).await,
-            None => std::future::pending().await,
-        }
+    let run_for = match run_for.as_deref() {
+        Some(v) => Some(parse_duration(v).ok_or_else(|| {
+            io::Error::other(format!(
+                "HTTP_EXAMPLE_RUN_FOR={v:?}: expected e.g. 2s or 500ms"
+            ))
+        })?),
+        None => None,
     };
     // Stdin is read on a plain thread, not the blocking pool: a blocked read there
     // would hold up the runtime's shutdown, a detached thread does not.
@@ -199,16 +201,26 @@ async fn shutdown_signal() {
             let _ = tx.send(());
         }
     });
-    let quit = async {
-        // At EOF without `quit` the sender is dropped: keep waiting for the others.
-        if rx.await.is_err() {
-            std::future::pending::<()>().await;
+    Ok(async move {
+        let deadline = async {
+            match run_for {
+                Some(d) => sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let quit = async {
+            // At EOF without `quit` the sender is dropped: keep waiting for the others.
+            if rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        magpie::select! {
+            _ = interrupt.recv() => println!("Ctrl-C: shutting down"),
+            _ = terminate.recv() => println!("SIGTERM: shutting down"),
+            _ = deadline => println!("HTTP_EXAMPLE_RUN_FOR elapsed"),
+            _ = quit => println!("quit read on stdin"),
         }
-    };
-    magpie::select! {
-        _ = deadline => println!("HTTP_EXAMPLE_RUN_FOR elapsed"),
-        _ = quit => println!("quit read on stdin"),
-    }
+    })
 }
 
 fn parse_duration(s: &str) -> Option<Duration> {
@@ -262,11 +274,8 @@ fn check(ok: bool, what: &str) -> io::Result<()> {
 
 async fn selftest(listener: TcpListener) -> io::Result<()> {
     let addr = listener.local_addr()?;
-    let stop = Arc::new(Event::new());
-    let server = {
-        let stop = stop.clone();
-        magpie::spawn(serve(listener, async move { stop.wait().await }))
-    };
+    // The real trigger, as `main` uses it; the test raises SIGINT below.
+    let server = magpie::spawn(serve(listener, shutdown_signal()?));
 
     let mut client = connect(addr).await?;
     let (status, body) = get(&mut client, "/").await?;
@@ -299,12 +308,16 @@ async fn selftest(listener: TcpListener) -> io::Result<()> {
     let (status, _) = get(&mut client, "/nope").await?;
     check(status == 404, "GET /nope -> 404")?;
 
-    // Graceful shutdown: a /json request is in flight (~150 ms) when the server is
-    // told to stop; it must still get its answer, and then the server must exit.
+    // Graceful shutdown on Ctrl-C: a /json request is in flight (~150 ms) when SIGINT
+    // arrives; it must still get its answer, and then the server must exit.
     let mut slow = connect(addr).await?;
     let in_flight = magpie::spawn(async move { get(&mut slow, "/json").await });
     sleep(Duration::from_millis(30)).await;
-    stop.set();
+    // SAFETY: kill(2) on our own pid with a valid signal number has no memory-safety
+    // preconditions; SIGINT has a handler (registered by `shutdown_signal`).
+    if unsafe { libc::kill(libc::getpid(), libc::SIGINT) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     let (status, body) = in_flight.await.map_err(io::Error::from)??;
     check(
         status == 200 && body.contains(r#""users":42"#),
@@ -346,10 +359,10 @@ async fn main() -> io::Result<()> {
         return selftest(listener).await;
     }
     println!(
-        "listening on http://{} (type `quit` or set HTTP_EXAMPLE_RUN_FOR=2s to stop)",
+        "listening on http://{} (Ctrl-C, `quit` or HTTP_EXAMPLE_RUN_FOR=2s to stop)",
         listener.local_addr()?
     );
-    let served = serve(listener, shutdown_signal()).await;
+    let served = serve(listener, shutdown_signal()?).await;
     println!("served {served} connection(s); bye");
     Ok(())
 }
