@@ -253,3 +253,64 @@ fn connect_refused() {
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
     });
 }
+
+/// `poll_read_uninit` reads into spare capacity (never zeroed) on TCP and Unix streams:
+/// the bytes that come back are exactly the ones sent, and EOF reads as 0.
+#[test]
+fn read_into_uninitialised_memory() {
+    use std::future::poll_fn;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let msg: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sent = msg.clone();
+        magpie::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(&sent).await.unwrap();
+            // Dropping `s` closes the connection: the reader sees EOF.
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut got: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            if got.spare_capacity_mut().is_empty() {
+                got.reserve(4096);
+            }
+            let n = poll_fn(|cx| tcp.poll_read_uninit(cx, got.spare_capacity_mut()))
+                .await
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            // SAFETY: poll_read_uninit initialised the first n spare bytes.
+            unsafe { got.set_len(got.len() + n) };
+        }
+        assert!(got == msg, "tcp: {} bytes, content differs", got.len());
+
+        let (a, b) = magpie::net::UnixStream::pair().unwrap();
+        let mut a = a;
+        a.write_all(b"over unix").await.unwrap();
+        drop(a);
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+        let n = poll_fn(|cx| b.poll_read_uninit(cx, &mut buf))
+            .await
+            .unwrap();
+        // SAFETY: the first n elements were initialised by the read.
+        let bytes: Vec<u8> = buf[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        assert_eq!(bytes, b"over unix");
+        assert_eq!(
+            poll_fn(|cx| b.poll_read_uninit(cx, &mut buf))
+                .await
+                .unwrap(),
+            0
+        );
+    });
+}

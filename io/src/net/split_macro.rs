@@ -6,6 +6,36 @@
 
 macro_rules! stream_impls {
     ($stream:ident) => {
+        impl $stream {
+            /// Reads into memory that may be uninitialised (a fresh buffer from
+            /// `Vec::with_capacity`, `BytesMut`, hyper's read buffer): no zeroing first,
+            /// which futures-io's `poll_read(&mut [u8])` would force. On
+            /// `Ready(Ok(n))` the first `n` elements of `buf` are initialised; `0` is
+            /// end of stream (or an empty `buf`). Spends coop budget and registers the
+            /// waker like `poll_read`.
+            pub fn poll_read_uninit(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let len = buf.len();
+                let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+                self.io.poll_io_len(cx, Direction::Read, len, |s| {
+                    let fd = std::os::fd::AsRawFd::as_raw_fd(s);
+                    // SAFETY: `ptr`/`len` describe `buf`, which is exclusively borrowed
+                    // for this call and valid for writes of `len` bytes; read(2) only
+                    // writes (never reads) at most `len` bytes there. `fd` is the open
+                    // socket owned by `s`, alive for the call.
+                    let n = unsafe { libc::read(fd, ptr, len) };
+                    if n < 0 {
+                        Err(std::io::Error::last_os_error())
+                    } else {
+                        Ok(n as usize)
+                    }
+                })
+            }
+        }
+
         impl futures_io::AsyncRead for $stream {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
