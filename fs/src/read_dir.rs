@@ -4,7 +4,7 @@ use magpie_runtime::task::JoinHandle;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fs::{FileType, Metadata};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -124,8 +124,6 @@ impl ReadDir {
         }
     }
 }
-
-use std::future::Future;
 
 impl Stream for ReadDir {
     type Item = io::Result<DirEntry>;

@@ -6,7 +6,7 @@ use futures_core::Stream;
 use magpie_fs::{File, OpenOptions};
 use magpie_io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use magpie_runtime::runtime::{Builder, Handle, Runtime};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{ErrorKind, SeekFrom};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -165,8 +165,6 @@ fn outside_a_runtime_is_an_error_not_a_panic() {
         other => panic!("expected an error, got {other:?}"),
     }
 }
-
-use std::future::Future;
 
 #[test]
 fn small_reads_are_batched() {
