@@ -120,7 +120,10 @@ struct State {
     /// Ids for new threads (never reused).
     next_id: usize,
     shutdown: bool,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    /// The running threads by id. A thread that retires takes its own handle out and
+    /// drops it (detaching it), so an exited thread's stack is released at once
+    /// rather than kept, joinable, until shutdown.
+    threads: std::collections::HashMap<usize, std::thread::JoinHandle<()>>,
 }
 
 impl Spawner {
@@ -136,7 +139,7 @@ impl Spawner {
                     spinner: None,
                     next_id: 0,
                     shutdown: false,
-                    threads: Vec::new(),
+                    threads: std::collections::HashMap::new(),
                 }),
                 queued: AtomicUsize::new(0),
                 condvar: parking_lot::Condvar::new(),
@@ -227,7 +230,7 @@ impl Spawner {
         match builder.spawn(move || run(inner, id)) {
             Ok(handle) => {
                 state.num_threads += 1;
-                state.threads.push(handle);
+                state.threads.insert(id, handle);
             }
             Err(e) => {
                 if state.num_threads == 0 {
@@ -272,7 +275,7 @@ impl Spawner {
         let threads = std::mem::take(&mut state.threads);
         drop(state);
         if all_exited {
-            for t in threads {
+            for (_, t) in threads {
                 let _ = t.join();
             }
         }
@@ -281,9 +284,8 @@ impl Spawner {
 }
 
 fn run(inner: Arc<Inner>, id: usize) {
-    if let Some(f) = &inner.config.after_start {
-        f();
-    }
+    // A panicking hook must not skip the thread accounting below.
+    crate::obs::run_hook("on_thread_start", inner.config.after_start.as_deref());
     let handle = inner.handle.lock().clone();
     let _guard = handle.as_ref().map(context::set_current);
     let mut state = inner.state.lock();
@@ -331,8 +333,9 @@ fn run(inner: Arc<Inner>, id: usize) {
                 break 'outer;
             }
             if timed_out {
-                // Idle for keep_alive: this thread retires.
+                // Idle for keep_alive: this thread retires, detaching itself.
                 state.num_idle -= 1;
+                drop(state.threads.remove(&id));
                 break 'outer;
             }
         }
@@ -342,9 +345,7 @@ fn run(inner: Arc<Inner>, id: usize) {
     inner.exited.notify_all();
     drop(state);
     drop(_guard);
-    if let Some(f) = &inner.config.before_stop {
-        f();
-    }
+    crate::obs::run_hook("on_thread_stop", inner.config.before_stop.as_deref());
 }
 
 /// Runs `f` on the blocking pool of the current runtime and returns a handle to its

@@ -124,6 +124,32 @@ impl Default for Config {
     }
 }
 
+/// Runs a user callback, containing a panic in it: the panic is reported to `sink` and
+/// the runtime goes on (a hook must never kill a worker or strand a task).
+pub(crate) fn contain(what: &str, sink: &dyn Fn(&str), f: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let msg = payload
+            .downcast_ref::<&'static str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a non-string payload");
+        sink(&format!(
+            "magpie: the `{what}` hook panicked ({msg}); the panic was caught and the \
+             runtime goes on"
+        ));
+        // The payload's own Drop may panic too; that one is dropped silently.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+    }
+}
+
+/// Runs an optional thread hook (`on_thread_start`/`on_thread_stop`), containing a
+/// panic in it (reported on stderr).
+pub(crate) fn run_hook(what: &str, hook: Option<&(dyn Fn() + Send + Sync)>) {
+    if let Some(h) = hook {
+        contain(what, &default_sink, h);
+    }
+}
+
 /// A process-wide monotonic epoch, so that timestamps fit in a u64 of nanoseconds
 /// (0 means "none").
 fn epoch() -> Instant {
@@ -292,20 +318,20 @@ impl Observer {
 
     pub(crate) fn on_spawn(&self, meta: &TaskMeta) {
         if let Some(h) = &self.hooks.spawn {
-            h(meta);
+            contain("on_task_spawn", &*self.sink, || h(meta));
         }
     }
 
     pub(crate) fn on_terminate(&self, meta: &TaskMeta) {
         if let Some(h) = &self.hooks.terminate {
-            h(meta);
+            contain("on_task_terminate", &*self.sink, || h(meta));
         }
     }
 
     /// Called before an observed poll.
     pub(crate) fn before_poll(&self, meta: &TaskMeta, last_poll: &AtomicU64) -> Option<PollStart> {
         if let Some(h) = &self.hooks.before_poll {
-            h(meta);
+            contain("on_before_task_poll", &*self.sink, || h(meta));
         }
         let d = self.debug.as_ref()?;
         let started = now_ns();
@@ -343,7 +369,7 @@ impl Observer {
             }
         }
         if let Some(h) = &self.hooks.after_poll {
-            h(meta);
+            contain("on_after_task_poll", &*self.sink, || h(meta));
         }
     }
 

@@ -47,3 +47,39 @@ pub fn both() -> Vec<(&'static str, magpie_runtime::runtime::Runtime)> {
         ("multi_thread_4", mt(4)),
     ]
 }
+
+/// Runs `f` on its own thread and fails the test if it has not finished within
+/// `limit`: a regression in a liveness test fails instead of hanging the suite.
+pub fn with_deadline<R: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(out);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(out)) => out,
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(_) => panic!("{what}: did not finish within {limit:?} (hang)"),
+    }
+}
+
+/// A current-thread runtime with every driver.
+pub fn ct_all() -> magpie_runtime::runtime::Runtime {
+    magpie_runtime::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A multi-thread runtime with `n` workers and every driver.
+pub fn mt_all(n: usize) -> magpie_runtime::runtime::Runtime {
+    magpie_runtime::runtime::Builder::new_multi_thread()
+        .worker_threads(n)
+        .enable_all()
+        .build()
+        .unwrap()
+}

@@ -215,6 +215,8 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
     let metrics = handle.obs.worker(0);
     metrics.unparked();
 
+    // Future polls and tasks run since the driver last ran.
+    let mut since_driver: u32 = 0;
     let out = 'outer: loop {
         if handle.shared.woken.swap(false, Ordering::AcqRel) {
             if handle.obs.has_panicked() {
@@ -228,6 +230,15 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
                 break 'outer out;
             }
         }
+        // Run up to `event_interval` tasks, going back to the future early when its
+        // waker fired. The driver runs (a poll that does not block) whenever the loop
+        // would otherwise go round with no task run and without blocking (the future
+        // keeps waking itself: a `yield_now` loop), and at least every
+        // `event_interval` future polls and tasks: timers and I/O make progress
+        // whatever the future and the tasks do.
+        since_driver += 1;
+        let mut blocked = false;
+        let mut ran = false;
         for _ in 0..event_interval {
             let task = {
                 let mut guard = cx.core.borrow_mut();
@@ -238,21 +249,29 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
             match task {
                 Some(task) => {
                     crate::obs::bump(&metrics.polls, 1);
+                    ran = true;
+                    since_driver += 1;
                     coop::budget(|| task.run())
                 }
                 None => {
                     if !handle.shared.woken.load(Ordering::Acquire) {
+                        // Parking runs the driver.
                         cx.park(None);
+                        blocked = true;
                     }
-                    continue 'outer;
+                    break;
                 }
             }
             if handle.shared.woken.load(Ordering::Acquire) {
-                continue 'outer;
+                break;
             }
         }
-        // Let the driver deliver events and timers even while tasks keep coming.
-        cx.park(Some(Duration::ZERO));
+        if blocked {
+            since_driver = 0;
+        } else if !ran || since_driver >= event_interval {
+            since_driver = 0;
+            cx.park(Some(Duration::ZERO));
+        }
     };
     drop(restore);
     out

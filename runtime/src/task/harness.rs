@@ -1,5 +1,18 @@
 //! The generic code behind the task vtable: poll, cancel, complete, read the output,
 //! drop the `JoinHandle`, shut down, free.
+//!
+//! # Where the cell may die
+//!
+//! A task's cell is freed by whoever drops its last reference, possibly on another
+//! thread. So the functions here take the cell as a raw pointer (`NonNull<Header>`)
+//! wherever the cell may be freed before they return, and derive short-lived
+//! references from it; a reference to the cell is never a function argument across a
+//! point where it may be freed (under Tree Borrows that is undefined behaviour even
+//! if nothing reads through it afterwards). Handing a task's reference to a queue
+//! (`schedule`, `yield_now`) lets another thread run and free it at once, while the
+//! scheduler call still runs on `&S` inside the cell: every such call is made while
+//! the caller holds one more reference of its own, dropped after the call returns
+//! (tokio's harness keeps a reference across `schedule` the same way).
 
 use super::core::{Cell, Header, Vtable};
 use super::state::{ToIdle, ToRunning};
@@ -42,50 +55,66 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the `Notified` being run holds a reference.
     let cell = unsafe { cell::<T, S>(ptr) };
     match cell.header.state.transition_to_running() {
-        ToRunning::Success => {
-            let waker = borrowed_waker(ptr);
-            let mut cx = Context::from_waker(&waker);
-            // One predictable branch: the observer is `None` unless debug mode or a
-            // hook is on.
-            let res = match cell.core.scheduler.observer() {
-                // SAFETY: we hold RUNNING.
-                None => unsafe { poll_future(cell, &mut cx) },
-                // SAFETY: we hold RUNNING.
-                Some(obs) => unsafe { poll_observed(obs, cell, &mut cx) },
-            };
-            if let Poll::Ready(panicked) = res {
-                // SAFETY: still RUNNING; the output is stored.
-                unsafe { complete(ptr, cell, panicked) };
-                return;
-            }
-            match cell.header.state.transition_to_idle() {
-                ToIdle::Ok => {}
-                ToIdle::OkNotified => {
-                    // SAFETY: the reference of the run `Notified` carries over.
-                    let task = unsafe { Notified::from_raw(ptr) };
-                    cell.core.scheduler.yield_now(task);
-                }
-                // SAFETY: that was the last reference.
-                ToIdle::OkDealloc => unsafe { dealloc::<T, S>(ptr) },
-                ToIdle::Cancelled => {
-                    // SAFETY: RUNNING is still held (the idle transition did not happen).
-                    unsafe {
-                        cancel_task(cell);
-                        complete(ptr, cell, false);
-                    }
-                }
-            }
-        }
+        ToRunning::Success => {}
         ToRunning::Cancelled => {
-            // SAFETY: we hold RUNNING.
+            // SAFETY: we hold RUNNING and the run `Notified`'s reference.
             unsafe {
                 cancel_task(cell);
-                complete(ptr, cell, false);
+                complete::<T, S>(ptr, false);
+            }
+            return;
+        }
+        ToRunning::Failed => return,
+        // SAFETY: that was the last reference.
+        ToRunning::Dealloc => return unsafe { dealloc::<T, S>(ptr) },
+    }
+    let waker = borrowed_waker(ptr);
+    let mut cx = Context::from_waker(&waker);
+    // One predictable branch: the observer is `None` unless debug mode or a hook is on.
+    let res = match cell.core.scheduler.observer() {
+        // SAFETY: we hold RUNNING.
+        None => unsafe { poll_future(cell, &mut cx) },
+        // SAFETY: we hold RUNNING.
+        Some(obs) => unsafe { poll_observed(obs, cell, &mut cx) },
+    };
+    if let Poll::Ready(panicked) = res {
+        // SAFETY: still RUNNING with the run reference; the output is stored.
+        unsafe { complete::<T, S>(ptr, panicked) };
+        return;
+    }
+    match cell.header.state.transition_to_idle() {
+        ToIdle::Ok => {}
+        ToIdle::OkNotified => {
+            // The transition added a reference: the run `Notified`'s goes to the
+            // queue, the new one keeps the cell alive until `yield_now` returns.
+            // SAFETY: the run `Notified`'s reference carries over to this one.
+            let task = unsafe { Notified::from_raw(ptr) };
+            cell.core.scheduler.yield_now(task);
+            // SAFETY: the reference the transition added is ours.
+            unsafe { drop_reference::<T, S>(ptr) };
+        }
+        // SAFETY: that was the last reference.
+        ToIdle::OkDealloc => unsafe { dealloc::<T, S>(ptr) },
+        ToIdle::Cancelled => {
+            // SAFETY: RUNNING is still held (the idle transition did not happen).
+            unsafe {
+                cancel_task(cell);
+                complete::<T, S>(ptr, false);
             }
         }
-        ToRunning::Failed => {}
+    }
+}
+
+/// Drops one reference, freeing the cell if it was the last.
+///
+/// # Safety
+/// The caller owns the reference.
+unsafe fn drop_reference<T: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the cell alive for this call.
+    let last = unsafe { ptr.as_ref() }.state.ref_dec();
+    if last {
         // SAFETY: that was the last reference.
-        ToRunning::Dealloc => unsafe { dealloc::<T, S>(ptr) },
+        unsafe { dealloc::<T, S>(ptr) };
     }
 }
 
@@ -171,12 +200,11 @@ unsafe fn cancel_task<T: Future, S>(cell: &Cell<T, S>) {
 /// retrieved" report look at it).
 ///
 /// # Safety
-/// The caller holds RUNNING and one reference, which this consumes.
-unsafe fn complete<T: Future, S: Schedule>(
-    ptr: NonNull<Header>,
-    cell: &Cell<T, S>,
-    panicked: bool,
-) {
+/// The caller holds RUNNING and one reference, which this consumes (so the cell may be
+/// freed before this returns: it takes the raw pointer, not a reference).
+unsafe fn complete<T: Future, S: Schedule>(ptr: NonNull<Header>, panicked: bool) {
+    // SAFETY: the caller's reference keeps the cell alive until the final transition.
+    let cell = unsafe { cell::<T, S>(ptr) };
     // Read before COMPLETE is published: after it the JoinHandle may take the output.
     let panic_msg = if panicked {
         // SAFETY: RUNNING is held: the stage is ours.
@@ -245,13 +273,18 @@ unsafe fn complete<T: Future, S: Schedule>(
     }
 }
 
+/// Queues the task.
+///
+/// # Safety
+/// The caller transfers one reference to the new `Notified` and holds another of its
+/// own until this returns (the queue may run and free the task at once, while
+/// `schedule` still runs on the scheduler stored in the cell).
 unsafe fn schedule<T: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the caller transferred a reference for the `Notified`.
+    // SAFETY: the caller's own reference keeps the cell alive for this call.
     let cell = unsafe { cell::<T, S>(ptr) };
-    // SAFETY: as above.
-    cell.core
-        .scheduler
-        .schedule(unsafe { Notified::from_raw(ptr) });
+    // SAFETY: the transferred reference becomes the `Notified`'s.
+    let task = unsafe { Notified::from_raw(ptr) };
+    cell.core.scheduler.schedule(task);
 }
 
 unsafe fn dealloc<T: Future, S>(ptr: NonNull<Header>) {
@@ -365,6 +398,6 @@ unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: transition_to_shutdown gave us RUNNING.
     unsafe {
         cancel_task(cell);
-        complete(ptr, cell, false);
+        complete::<T, S>(ptr, false);
     }
 }

@@ -38,13 +38,17 @@
 //! |-------------------------|----------------------------|---------------------------------------------|
 //! | `transition_to_running` | NOTIFIED, idle             | RUNNING, NOTIFIED cleared ("Cancelled" if CANCELLED) |
 //! |                         | running or complete        | drop the `Notified` ref ("Failed"/"Dealloc") |
-//! | `transition_to_idle`    | RUNNING, not CANCELLED     | RUNNING cleared; keep the ref if NOTIFIED (reschedule), else drop it |
+//! | `transition_to_idle`    | RUNNING, not CANCELLED     | RUNNING cleared; if NOTIFIED keep the ref (reschedule) and +1 ref for the runner, else drop it |
 //! |                         | RUNNING, CANCELLED         | unchanged: the runner cancels the future     |
 //! | `transition_to_complete`| RUNNING                    | COMPLETE (RUNNING cleared)                  |
 //! | `notified_by_ref`       | idle, not NOTIFIED         | NOTIFIED, +1 ref, submit a `Notified`       |
 //! |                         | RUNNING                    | NOTIFIED (runner reschedules)               |
 //! |                         | NOTIFIED or COMPLETE       | unchanged                                   |
-//! | `notified_by_val`       | as by_ref, but the waker's ref becomes the `Notified`'s, or is dropped |
+//! | `notified_by_val`       | as by_ref (the waker's ref is dropped after submitting, or at once) |
+//!
+//! Whoever submits a `Notified` holds a reference of its own until the scheduler call
+//! returns (the queue may run and free the task at once): by_ref's caller has the
+//! waker's, by_val and `transition_to_idle` add one that the caller drops afterwards.
 //! | `notified_and_cancel`   | idle, not NOTIFIED         | NOTIFIED + CANCELLED, +1 ref, submit        |
 //! |                         | RUNNING or NOTIFIED        | CANCELLED                                   |
 //! | `transition_to_shutdown`| idle                       | RUNNING + CANCELLED: caller cancels now     |
@@ -173,7 +177,9 @@ impl State {
             }
             s.0 &= !RUNNING;
             let r = if s.is_notified() {
-                // The running `Notified`'s ref becomes the rescheduled one's.
+                // The running `Notified`'s ref becomes the rescheduled one's, and one
+                // more keeps the cell alive while the runner queues it.
+                s.ref_inc();
                 ToIdle::OkNotified
             } else {
                 s.ref_dec();
@@ -218,8 +224,10 @@ impl State {
                 };
                 (r, Some(s))
             } else {
-                // The waker's ref becomes the `Notified`'s.
+                // A ref for the `Notified`; the waker keeps its own until the task is
+                // queued (the queue may run and free it at once), then drops it.
                 s.0 |= NOTIFIED;
+                s.ref_inc();
                 (ToNotifiedByVal::Submit, Some(s))
             }
         })

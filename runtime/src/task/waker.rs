@@ -37,8 +37,13 @@ unsafe fn wake_by_val(ptr: *const ()) {
     let h = header(ptr);
     let nn = NonNull::from(h);
     match h.state.transition_to_notified_by_val() {
-        // SAFETY: the waker's reference now belongs to the new `Notified`.
-        ToNotifiedByVal::Submit => unsafe { (h.vtable.schedule)(nn) },
+        ToNotifiedByVal::Submit => {
+            // SAFETY: the transition added a reference for the new `Notified`; the
+            // waker's own keeps the task alive across the call.
+            unsafe { (h.vtable.schedule)(nn) };
+            // SAFETY: the waker's reference, ours to drop now.
+            unsafe { drop_waker(ptr) };
+        }
         // SAFETY: that was the last reference.
         ToNotifiedByVal::Dealloc => unsafe { (h.vtable.dealloc)(nn) },
         ToNotifiedByVal::DoNothing => {}

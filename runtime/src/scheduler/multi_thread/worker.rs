@@ -241,7 +241,7 @@ impl Handle {
         *self.shared.alive.lock() += 1;
         let res = builder.spawn(move || {
             let core = thread_slot.lock().take().expect("worker core");
-            run(handle, core)
+            run(handle, core, true)
         });
         match res {
             Ok(t) => {
@@ -258,6 +258,22 @@ impl Handle {
                 Err((e, core))
             }
         }
+    }
+
+    /// Runs the worker loop for `core` on a blocking-pool thread (`block_in_place`).
+    fn hand_off_core(self: &Arc<Self>, core: Box<Core>) {
+        // Counted alive from now: shutdown waits for the core to come back to a
+        // thread and leave, or for the pool to drop it unrun (`HandOff::drop`).
+        *self.shared.alive.lock() += 1;
+        let hand_off = HandOff {
+            handle: self.clone(),
+            core: Some(core),
+        };
+        drop(self.blocking.spawn_blocking(move || {
+            let mut hand_off = hand_off;
+            let core = hand_off.core.take().expect("core handed off");
+            run(hand_off.handle.clone(), core, false);
+        }));
     }
 
     pub(crate) fn spawn<F>(
@@ -433,18 +449,38 @@ impl Schedule for Arc<Handle> {
     }
 }
 
-fn run(handle: Arc<Handle>, core: Box<Core>) {
-    struct Exit<'a>(&'a Handle);
+/// A core on its way to a blocking-pool thread. Dropped unrun (the pool shut down
+/// first), it gives up the core's `alive` count so shutdown does not wait for it.
+struct HandOff {
+    handle: Arc<Handle>,
+    core: Option<Box<Core>>,
+}
+
+impl Drop for HandOff {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            drop(core);
+            *self.handle.shared.alive.lock() -= 1;
+            self.handle.shared.alive_cv.notify_all();
+        }
+    }
+}
+
+/// The worker loop of `core` on this thread until shutdown (or until `block_in_place`
+/// hands the core on). `own_thread`: this is a worker thread of its own (it runs the
+/// thread start/stop hooks); false on a blocking-pool thread, which runs them itself.
+fn run(handle: Arc<Handle>, core: Box<Core>, own_thread: bool) {
+    struct Exit<'a>(&'a Handle, bool);
     impl Drop for Exit<'_> {
         fn drop(&mut self) {
-            if let Some(f) = &self.0.config.before_stop {
-                f();
+            if self.1 {
+                crate::obs::run_hook("on_thread_stop", self.0.config.before_stop.as_deref());
             }
             *self.0.shared.alive.lock() -= 1;
             self.0.shared.alive_cv.notify_all();
         }
     }
-    let _exit = Exit(&handle);
+    let _exit = Exit(&handle, own_thread);
     if let Some(cores) = &handle.config.pin {
         let cpu = if cores.is_empty() {
             core.index
@@ -454,8 +490,8 @@ fn run(handle: Arc<Handle>, core: Box<Core>) {
         crate::obs::pin_current_thread(cpu, &handle.obs);
     }
     handle.obs.worker(core.index).unparked();
-    if let Some(f) = &handle.config.after_start {
-        f();
+    if own_thread {
+        crate::obs::run_hook("on_thread_start", handle.config.after_start.as_deref());
     }
     let sched = crate::scheduler::Handle::MultiThread(handle.clone());
     let _enter = context::enter_runtime(&sched, true);
@@ -501,6 +537,7 @@ impl Context {
                 }
                 // Not under the core borrow: wakes fired by the driver schedule locally.
                 shared.driver.poll_now();
+                self.release_deferred();
             }
             let step = {
                 let mut guard = self.core.borrow_mut();
@@ -601,6 +638,21 @@ impl Context {
         keep_running
     }
 
+    /// Maintenance: the tasks that yielded since the last tick join the run queue, so
+    /// they wait at most one maintenance interval whatever the other tasks do (two
+    /// tasks waking each other through the LIFO slot and local queue never leave the
+    /// queues empty), and other workers can steal them. A sleeper is woken to help.
+    fn release_deferred(&self) {
+        let notify = {
+            let mut guard = self.core.borrow_mut();
+            let Some(core) = guard.as_mut() else { return };
+            core.move_deferred_to_run_queue() > 0 && !core.is_searching
+        };
+        if notify {
+            self.handle.notify_parked();
+        }
+    }
+
     fn pre_shutdown(&self) {
         let shared = &self.handle.shared;
         // Take the core out first: wakes fired while futures drop below go to the
@@ -669,13 +721,20 @@ impl Core {
                 }
             }
         }
-        // Everything else ran: the yielded tasks get their turn. Move them into the
-        // (stealable) run queue so idle workers can share them.
+        // Everything else ran: the yielded tasks get their turn.
         let first = self.deferred.pop_front()?;
+        self.move_deferred_to_run_queue();
+        Some(first)
+    }
+
+    /// Moves the yielded tasks into the (stealable) run queue, behind what is queued.
+    /// Returns how many moved.
+    fn move_deferred_to_run_queue(&mut self) -> usize {
+        let n = self.deferred.len();
         for task in self.deferred.drain(..) {
             self.run_queue.push(task);
         }
-        Some(first)
+        n
     }
 
     fn steal_work(&mut self, shared: &Shared, m: &WorkerMetrics) -> Option<Notified> {
@@ -747,17 +806,16 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
             let cx = unsafe { &*ptr };
             let core = cx.core.borrow_mut().take();
             if let Some(core) = core {
-                // Hand the queue to a fresh worker thread so the other tasks keep going.
-                if let Err((e, core)) = cx.handle.launch_worker(core) {
-                    *cx.core.borrow_mut() = Some(core);
-                    eprintln!(
-                        "magpie: block_in_place could not start a replacement worker ({e}); \
-                         running the closure on the worker"
-                    );
-                }
+                // Hand the core (its queues and parker) to a blocking-pool thread, which
+                // runs the worker loop with it while this thread blocks; this thread
+                // stops being a worker once the calling task returns to it. Pool
+                // threads are reused, so a loop of calls costs no thread each (tokio
+                // hands the core over the same way).
+                cx.handle.hand_off_core(core);
             }
             let _exit = context::exit_runtime();
-            f()
+            // The closure is blocking code: the caller's budget does not apply to it.
+            coop::with_unconstrained(f)
         }
         SchedulerContext::CurrentThread(_) => panic!(
             "`block_in_place` can only be called on the multi-thread runtime: a \

@@ -1,0 +1,244 @@
+//! Liveness: a task that yields, spends its budget or keeps waking itself never keeps
+//! the drivers, other tasks or yielded tasks from running (issue 14, defects 1-3).
+
+mod common;
+
+use common::*;
+use magpie_runtime::spawn;
+use magpie_runtime::task::{self, yield_now};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// The `block_on` future spins on `yield_now` while a spawned task waits on a timer:
+/// the loop must still poll the driver.
+#[test]
+fn block_on_yield_loop_lets_a_timer_fire() {
+    for flavour in ["current_thread", "multi_thread"] {
+        with_deadline(LIMIT, flavour, move || {
+            let rt = if flavour == "current_thread" {
+                ct_all()
+            } else {
+                mt_all(2)
+            };
+            rt.block_on(async {
+                let flag = Arc::new(AtomicBool::new(false));
+                let f = flag.clone();
+                spawn(async move {
+                    magpie_time::sleep(Duration::from_millis(20)).await;
+                    f.store(true, Ordering::SeqCst);
+                });
+                while !flag.load(Ordering::SeqCst) {
+                    yield_now().await;
+                }
+            });
+        });
+    }
+}
+
+/// The same with the timer in the `block_on` future itself, raced by a yield loop
+/// in a spawned task that never ends.
+#[test]
+fn spinning_task_does_not_starve_the_block_on_timer() {
+    with_deadline(LIMIT, "current_thread", || {
+        let rt = ct_all();
+        rt.block_on(async {
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            let spinner = spawn(async move {
+                while !s.load(Ordering::SeqCst) {
+                    yield_now().await;
+                }
+            });
+            magpie_time::sleep(Duration::from_millis(20)).await;
+            stop.store(true, Ordering::SeqCst);
+            spinner.await.unwrap();
+        });
+    });
+}
+
+/// I/O: an `accept` in a spawned task completes while the `block_on` future yields.
+#[test]
+fn block_on_yield_loop_lets_io_progress() {
+    with_deadline(LIMIT, "current_thread", || {
+        let rt = ct_all();
+        rt.block_on(async {
+            let listener = magpie_io::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            let accepted = Arc::new(AtomicBool::new(false));
+            let a = accepted.clone();
+            spawn(async move {
+                listener.accept().await.unwrap();
+                a.store(true, Ordering::SeqCst);
+            });
+            let client = std::thread::spawn(move || std::net::TcpStream::connect(addr));
+            while !accepted.load(Ordering::SeqCst) {
+                yield_now().await;
+            }
+            client.join().unwrap().unwrap();
+        });
+    });
+}
+
+/// Two tasks ping-pong over a channel on one worker; a third yields once. It must run
+/// again within a bounded delay (defect 2: yielded tasks waited for every queue to be
+/// empty).
+#[test]
+fn yielded_task_runs_while_others_ping_pong() {
+    for workers in [1, 2] {
+        with_deadline(LIMIT, "multi_thread", move || {
+            let rt = mt_all(workers);
+            rt.block_on(async {
+                spawn(async {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let (tx_a, mut rx_a) = magpie_sync::mpsc::unbounded_channel::<u32>();
+                    let (tx_b, mut rx_b) = magpie_sync::mpsc::unbounded_channel::<u32>();
+                    let s = stop.clone();
+                    let tb = tx_b.clone();
+                    let ping = spawn(async move {
+                        tb.send(0).unwrap();
+                        while let Some(n) = rx_a.recv().await {
+                            if s.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            tb.send(n + 1).unwrap();
+                        }
+                    });
+                    let s = stop.clone();
+                    let pong = spawn(async move {
+                        while let Some(n) = rx_b.recv().await {
+                            if s.load(Ordering::SeqCst) || tx_a.send(n + 1).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let yielder = spawn(async {
+                        yield_now().await;
+                    });
+                    yielder.await.unwrap();
+                    stop.store(true, Ordering::SeqCst);
+                    drop(tx_b);
+                    ping.await.unwrap();
+                    pong.await.unwrap();
+                })
+                .await
+                .unwrap();
+            });
+        });
+    }
+}
+
+/// A task that spends its budget every poll (a busy channel loop) still lets a task
+/// that yielded run, on both flavours.
+#[test]
+fn budget_spinner_does_not_starve_a_yielder() {
+    for flavour in ["current_thread", "multi_thread"] {
+        with_deadline(LIMIT, flavour, move || {
+            let rt = if flavour == "current_thread" {
+                ct_all()
+            } else {
+                mt_all(1)
+            };
+            rt.block_on(async {
+                spawn(async {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let s = stop.clone();
+                    let busy = spawn(async move {
+                        let (tx, mut rx) = magpie_sync::mpsc::unbounded_channel::<u32>();
+                        while !s.load(Ordering::SeqCst) {
+                            tx.send(1).unwrap();
+                            rx.recv().await;
+                        }
+                    });
+                    let ran = Arc::new(AtomicUsize::new(0));
+                    let r = ran.clone();
+                    let yielder = spawn(async move {
+                        for _ in 0..10 {
+                            yield_now().await;
+                            r.fetch_add(1, Ordering::SeqCst);
+                        }
+                    });
+                    yielder.await.unwrap();
+                    assert_eq!(ran.load(Ordering::SeqCst), 10);
+                    stop.store(true, Ordering::SeqCst);
+                    busy.await.unwrap();
+                })
+                .await
+                .unwrap();
+            });
+        });
+    }
+}
+
+/// `block_in_place` runs its closure with a fresh budget: sync primitives used from a
+/// task after 128 operations still make progress inside it (defect 3).
+#[test]
+fn block_in_place_runs_without_the_callers_budget() {
+    with_deadline(LIMIT, "multi_thread", || {
+        let rt = mt_all(2);
+        rt.block_on(async {
+            spawn(async {
+                // Spend the task's whole budget on ready receives.
+                let (tx, mut rx) = magpie_sync::mpsc::unbounded_channel::<u32>();
+                for i in 0..u32::from(magpie_base::coop::INITIAL_BUDGET) {
+                    tx.send(i).unwrap();
+                    rx.recv().await;
+                }
+                assert!(!magpie_base::coop::has_budget_remaining());
+                task::block_in_place(|| {
+                    assert!(
+                        magpie_base::coop::has_budget_remaining(),
+                        "the closure inherited the caller's spent budget"
+                    );
+                });
+                // The caller's budget is its own again afterwards.
+                assert!(!magpie_base::coop::has_budget_remaining());
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// `block_in_place` reuses threads: a loop of calls does not grow the process by a
+/// thread stack per call (defect 3: every call left an exited but never joined thread,
+/// whose stack stays mapped, in `shared.threads`).
+#[cfg(target_os = "linux")]
+#[test]
+fn block_in_place_loop_reuses_threads() {
+    fn vm_size_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+    const CALLS: usize = 400;
+    with_deadline(Duration::from_secs(60), "multi_thread", || {
+        let rt = mt_all(2);
+        // Warm up: the pool's first threads and their malloc arenas.
+        let run = |n: usize| {
+            rt.block_on(async move {
+                spawn(async move {
+                    for _ in 0..n {
+                        task::block_in_place(|| std::hint::black_box(1));
+                        yield_now().await;
+                    }
+                })
+                .await
+                .unwrap();
+            })
+        };
+        run(20);
+        let before = vm_size_kib();
+        run(CALLS);
+        let grown_mib = vm_size_kib().saturating_sub(before) / 1024;
+        // A leak keeps one 2 MiB stack per call (~800 MiB here).
+        assert!(
+            grown_mib < 200,
+            "VmSize grew by {grown_mib} MiB over {CALLS} block_in_place calls"
+        );
+    });
+}
