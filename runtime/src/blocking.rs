@@ -63,8 +63,13 @@ impl Schedule for BlockingSchedule {
 
 type BlockingTask = task::Notified<BlockingSchedule>;
 
-/// Runs the closure once when polled.
-struct BlockingFuture<F>(Option<F>);
+/// Runs the closure once when polled. Holds off a paused clock's auto-advance from
+/// spawn until the closure has run or been dropped (the runtime is idle while blocking
+/// work runs, but time must not jump past it: tokio's test clock behaves the same).
+struct BlockingFuture<F> {
+    f: Option<F>,
+    _inhibit: InhibitAutoAdvance,
+}
 
 impl<F> Unpin for BlockingFuture<F> {}
 
@@ -72,13 +77,40 @@ impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
     type Output = R;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-        let f = self.0.take().expect("blocking task polled twice");
+        let f = self.f.take().expect("blocking task polled twice");
         // Blocking code is not subject to the cooperative budget.
         Poll::Ready(magpie_base::coop::with_unconstrained(f))
     }
 }
 
+/// While alive, the runtime's paused clock (if it was paused at spawn) does not
+/// auto-advance.
+struct InhibitAutoAdvance(Option<magpie_time::Clock>);
+
+impl InhibitAutoAdvance {
+    fn new(clock: Option<&magpie_time::Clock>) -> InhibitAutoAdvance {
+        match clock {
+            Some(c) if c.is_paused() => {
+                c.inhibit_auto_advance();
+                InhibitAutoAdvance(Some(c.clone()))
+            }
+            _ => InhibitAutoAdvance(None),
+        }
+    }
+}
+
+impl Drop for InhibitAutoAdvance {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.allow_auto_advance();
+        }
+    }
+}
+
 pub(crate) struct Config {
+    /// The runtime's clock (time driver enabled): blocking work holds off its
+    /// auto-advance while paused.
+    pub(crate) clock: Option<magpie_time::Clock>,
     pub(crate) thread_cap: usize,
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
@@ -176,8 +208,12 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        let future = BlockingFuture {
+            f: Some(f),
+            _inhibit: InhibitAutoAdvance::new(self.inner.config.clock.as_ref()),
+        };
         let raw = task::RawTask::new(
-            BlockingFuture(Some(f)),
+            future,
             BlockingSchedule,
             Id::next(),
             0,

@@ -340,6 +340,7 @@ impl Builder {
         }
         let (driver, driver_handle) = crate::driver::build(&self.driver_config)?;
         let blocking = blocking::Spawner::new(blocking::Config {
+            clock: driver_handle.time.as_ref().map(|t| t.clock().clone()),
             thread_cap: self.max_blocking_threads,
             keep_alive: self.keep_alive,
             thread_name: self.thread_name.clone(),

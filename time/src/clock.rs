@@ -93,7 +93,8 @@ impl Clock {
 
     /// Whether the clock is paused.
     pub fn is_paused(&self) -> bool {
-        self.lock().unfrozen.is_none()
+        // Never paused: no lock needed to say so.
+        self.inner.ever_paused.load(Ordering::Acquire) && self.lock().unfrozen.is_none()
     }
 
     /// Stops the clock.

@@ -233,7 +233,12 @@ impl Handle {
     /// Makes this the current time handle of the calling thread until the guard drops
     /// (the previous one, if any, is restored then). Guards nest.
     pub fn enter(&self) -> EnterGuard {
-        let prev = CURRENT.with(|c| c.replace(Some(self.clone())));
+        // `try_with`: a runtime may be dropped (and so entered) from a thread-local
+        // destructor, after this thread's slot is gone; the guard is then a no-op.
+        let prev = CURRENT
+            .try_with(|c| c.replace(Some(self.clone())))
+            .ok()
+            .flatten();
         EnterGuard {
             prev,
             _not_send: PhantomData,

@@ -169,7 +169,7 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
         // Another thread is driving the scheduler: poll our future from here, and wait
         // for either its waker or the core to come back.
         let waker = crate::scheduler::park::park_thread_waker();
-        handle.shared.core_waiters.lock().push(waker.clone());
+        handle.shared.register_core_waiter(&waker);
         let mut cx = std::task::Context::from_waker(&waker);
         if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
@@ -325,6 +325,15 @@ impl Core {
 }
 
 impl Shared {
+    /// Registers a thread waiting for the core, once: the loop that waits calls this
+    /// on every round, and the list is emptied only when the core comes back.
+    fn register_core_waiter(&self, waker: &Waker) {
+        let mut waiters = self.core_waiters.lock();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+    }
+
     fn close_inject(&self) {
         let drained = {
             let mut inject = self.inject.lock();
@@ -426,5 +435,49 @@ impl Schedule for Arc<Handle> {
         inject.queue.push_back(task);
         drop(inject);
         self.shared.unparker.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::Builder;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    /// A thread in `Handle::block_on` without the core, whose future keeps waking
+    /// itself, registers as a core waiter once, not once per wake (defect 8).
+    #[test]
+    fn core_waiters_do_not_grow_per_wake() {
+        let rt = Builder::new_current_thread().enable_all().build().unwrap();
+        let handle = rt.handle().clone();
+        let crate::scheduler::Handle::CurrentThread(ct) = handle.inner.clone() else {
+            unreachable!()
+        };
+        let release = Arc::new(AtomicBool::new(false));
+        let r = release.clone();
+        let holder = std::thread::spawn(move || {
+            // Holds the core until told to stop.
+            rt.block_on(async move {
+                while !r.load(Ordering::SeqCst) {
+                    magpie_time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+        });
+        // Let the holder take the core.
+        while ct.core.lock().is_some() {
+            std::thread::yield_now();
+        }
+        let most = handle.block_on(async {
+            let mut most = 0;
+            for _ in 0..1_000 {
+                crate::task::yield_now().await;
+                most = most.max(ct.shared.core_waiters.lock().len());
+            }
+            most
+        });
+        release.store(true, Ordering::SeqCst);
+        holder.join().unwrap();
+        assert!(most <= 1, "core_waiters held {most} wakers for one thread");
     }
 }

@@ -256,17 +256,34 @@ mod thread {
     pub(crate) struct CachedParkThread;
 
     impl CachedParkThread {
+        /// Returns when the thread's waker fired (consuming the notification) or the
+        /// timeout passed. The notification is taken with `swap`, never cleared with
+        /// a store: a store after `park` returns could erase a wake that landed just
+        /// before it, whose waker then skipped `unpark` because the flag was set.
         pub(crate) fn park(&self, timeout: Option<Duration>) {
-            CURRENT.with(|w| {
-                if w.notified.swap(false, Ordering::Acquire) {
-                    return;
+            CURRENT.with(|w| w.park(timeout))
+        }
+    }
+
+    impl ThreadWaker {
+        fn park(&self, timeout: Option<Duration>) {
+            if self.notified.swap(false, Ordering::Acquire) {
+                return;
+            }
+            match timeout {
+                Some(d) => {
+                    std::thread::park_timeout(d);
+                    // Consume a wake that came meanwhile (or none: timed out).
+                    self.notified.swap(false, Ordering::Acquire);
                 }
-                match timeout {
-                    Some(d) => std::thread::park_timeout(d),
-                    None => std::thread::park(),
+                None => {
+                    // `thread::park` may return spuriously (or for a stale token):
+                    // only a consumed notification ends the wait.
+                    while !self.notified.swap(false, Ordering::Acquire) {
+                        std::thread::park();
+                    }
                 }
-                w.notified.store(false, Ordering::Release);
-            })
+            }
         }
     }
 }
