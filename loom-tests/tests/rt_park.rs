@@ -149,3 +149,40 @@ fn driver_and_condvar_parkers() {
         t2.join().unwrap();
     });
 }
+
+/// The `block_on` parker (`park.rs`, `mod thread`): a thread waits for a condition
+/// another thread sets (Relaxed) before each of two wakes. The parker must acquire
+/// what each wake published and never lose one: with the old `store(false)` after
+/// `park` returned, a wake landing just before the store was erased, and the waiter
+/// could read a stale condition and park with no wake coming (a loom deadlock).
+#[test]
+fn thread_parker_two_wakes_vs_park() {
+    use magpie_runtime::__loom::{park_thread, park_thread_waker};
+    model(|| {
+        let waker = park_thread_waker();
+        let state = Arc::new(AtomicUsize::new(0));
+        let s = state.clone();
+        let t = thread::spawn(move || {
+            s.store(1, loom::sync::atomic::Ordering::Relaxed);
+            waker.wake_by_ref();
+            s.store(2, loom::sync::atomic::Ordering::Relaxed);
+            waker.wake();
+        });
+        while state.load(loom::sync::atomic::Ordering::Relaxed) != 2 {
+            park_thread();
+        }
+        t.join().unwrap();
+    });
+}
+
+/// A wake that comes before the waiter parks is kept (the next park returns at once).
+#[test]
+fn thread_parker_wake_before_park() {
+    use magpie_runtime::__loom::{park_thread, park_thread_waker};
+    model(|| {
+        let waker = park_thread_waker();
+        let t = thread::spawn(move || waker.wake());
+        park_thread();
+        t.join().unwrap();
+    });
+}

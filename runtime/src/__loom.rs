@@ -203,3 +203,26 @@ impl Idle {
         self.0.num_searching()
     }
 }
+
+/// Polls `f` once with a no-op waker and returns its output.
+///
+/// # Panics
+/// When `f` is not ready at once (a test expected it to be).
+pub fn block_on_ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("expected a ready future"),
+    }
+}
+
+/// A waker that unparks the calling thread's `block_on` parker (the real one).
+pub fn park_thread_waker() -> std::task::Waker {
+    park::park_thread_waker()
+}
+
+/// Parks the calling thread until a waker from [`park_thread_waker`] fires.
+pub fn park_thread() {
+    park::CachedParkThread.park(None);
+}

@@ -193,6 +193,12 @@ impl Spawner {
         self.inner.state.lock().num_spawned
     }
 
+    /// Join handles the pool keeps (one per running thread: retired ones detach).
+    #[cfg(test)]
+    pub(crate) fn num_thread_handles(&self) -> usize {
+        self.inner.state.lock().threads.len()
+    }
+
     /// Tasks queued and not yet picked up by a pool thread.
     pub(crate) fn queue_depth(&self) -> usize {
         self.inner.state.lock().queue.len()

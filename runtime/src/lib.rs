@@ -17,6 +17,8 @@ pub mod task;
 
 pub use runtime::spawn;
 
-#[cfg(loom)]
+// The loom models' window on the internals; in-crate tests (and miri) use the same
+// minimal scheduler over the real task code.
+#[cfg(any(loom, test))]
 #[doc(hidden)]
 pub mod __loom;

@@ -96,6 +96,9 @@ fn runtime_dropped_in_a_thread_local_destructor() {
         let dropped = Arc::new(AtomicUsize::new(0));
         let d = dropped.clone();
         let t = std::thread::spawn(move || {
+            // Registered first, so destroyed last: the runtime's own thread-locals
+            // (driver handles, context) are gone when this one drops the runtime.
+            KEPT.with(|k| assert!(k.borrow().is_none()));
             let rt = b.enable_all().build().unwrap();
             rt.block_on(async {
                 for _ in 0..4 {

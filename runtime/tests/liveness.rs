@@ -215,7 +215,7 @@ fn block_in_place_loop_reuses_threads() {
         let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
-    const CALLS: usize = 400;
+    const CALLS: usize = 1_200;
     with_deadline(Duration::from_secs(60), "multi_thread", || {
         let rt = mt_all(2);
         // Warm up: the pool's first threads and their malloc arenas.
@@ -235,9 +235,10 @@ fn block_in_place_loop_reuses_threads() {
         let before = vm_size_kib();
         run(CALLS);
         let grown_mib = vm_size_kib().saturating_sub(before) / 1024;
-        // A leak keeps one 2 MiB stack per call (~800 MiB here).
+        // A leak keeps one 2 MiB stack per call (~2.4 GiB here). Live pool threads
+        // may add malloc arenas (64 MiB each, at most 8 per core), hence the margin.
         assert!(
-            grown_mib < 200,
+            grown_mib < 1_536,
             "VmSize grew by {grown_mib} MiB over {CALLS} block_in_place calls"
         );
     });

@@ -211,17 +211,23 @@ impl Unparker {
     }
 }
 
-// Not gated on `cfg(loom)`: it uses std directly (loom has no `Thread::unpark`), and
-// the models never reach `block_on`, but the runtime must still compile under loom.
 pub(crate) use thread::{CachedParkThread, park_thread_waker};
 
 mod thread {
     //! Parking for threads that are not workers (`block_on` on a multi-thread runtime,
     //! or a `block_on` waiting for a current-thread core held elsewhere).
+    //!
+    //! One `notified` flag per thread, shared by all its wakers. A wake sets it with
+    //! `swap(true)` and unparks the thread only if it was clear; `park` takes it with
+    //! `swap(false)`, before and after blocking, and returns only once it took it (or
+    //! the timeout passed). The flag is never cleared with a plain store: a store
+    //! after `park` returns could erase a wake that landed just before it (whose
+    //! waker then skipped `unpark`, seeing the flag set), and it would not acquire
+    //! what that waker published. loom: `rt_park.rs` (`thread_parker_*`).
+    use crate::loom::sync::atomic::{AtomicBool, Ordering};
+    use crate::loom::thread::{self as th, Thread};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::task::{Wake, Waker};
-    use std::thread::Thread;
     use std::time::Duration;
 
     struct ThreadWaker {
@@ -240,11 +246,54 @@ mod thread {
         }
     }
 
-    thread_local! {
-        static CURRENT: Arc<ThreadWaker> = Arc::new(ThreadWaker {
-            thread: std::thread::current(),
-            notified: AtomicBool::new(false),
-        });
+    impl ThreadWaker {
+        fn new() -> Arc<ThreadWaker> {
+            Arc::new(ThreadWaker {
+                thread: th::current(),
+                notified: AtomicBool::new(false),
+            })
+        }
+
+        fn park(&self, timeout: Option<Duration>) {
+            if self.notified.swap(false, Ordering::Acquire) {
+                return;
+            }
+            match timeout {
+                Some(d) => {
+                    park_timeout(d);
+                    // Consume a wake that came meanwhile (or none: timed out).
+                    self.notified.swap(false, Ordering::Acquire);
+                }
+                None => {
+                    // `thread::park` may return spuriously (or for a stale token):
+                    // only a consumed notification ends the wait.
+                    while !self.notified.swap(false, Ordering::Acquire) {
+                        th::park();
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(not(loom))]
+    fn park_timeout(d: Duration) {
+        std::thread::park_timeout(d);
+    }
+
+    // loom has no time: a timed park is a park that a spurious return may end.
+    #[cfg(loom)]
+    fn park_timeout(_: Duration) {
+        th::yield_now();
+    }
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        static CURRENT: Arc<ThreadWaker> = ThreadWaker::new();
+    }
+
+    #[cfg(loom)]
+    loom::thread_local! {
+        static CURRENT: Arc<ThreadWaker> = ThreadWaker::new();
     }
 
     /// A waker that unparks the current thread.
@@ -257,33 +306,9 @@ mod thread {
 
     impl CachedParkThread {
         /// Returns when the thread's waker fired (consuming the notification) or the
-        /// timeout passed. The notification is taken with `swap`, never cleared with
-        /// a store: a store after `park` returns could erase a wake that landed just
-        /// before it, whose waker then skipped `unpark` because the flag was set.
+        /// timeout passed.
         pub(crate) fn park(&self, timeout: Option<Duration>) {
             CURRENT.with(|w| w.park(timeout))
-        }
-    }
-
-    impl ThreadWaker {
-        fn park(&self, timeout: Option<Duration>) {
-            if self.notified.swap(false, Ordering::Acquire) {
-                return;
-            }
-            match timeout {
-                Some(d) => {
-                    std::thread::park_timeout(d);
-                    // Consume a wake that came meanwhile (or none: timed out).
-                    self.notified.swap(false, Ordering::Acquire);
-                }
-                None => {
-                    // `thread::park` may return spuriously (or for a stale token):
-                    // only a consumed notification ends the wait.
-                    while !self.notified.swap(false, Ordering::Acquire) {
-                        std::thread::park();
-                    }
-                }
-            }
         }
     }
 }

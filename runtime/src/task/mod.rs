@@ -15,6 +15,8 @@ mod local;
 mod raw;
 mod shield;
 mod state;
+#[cfg(test)]
+mod tests;
 mod waker;
 
 pub use self::error::JoinError;

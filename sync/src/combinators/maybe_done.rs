@@ -95,6 +95,7 @@ impl<F: TryFuture> TryMaybeDone<F> {
     pub fn poll_try(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), F::Error>> {
         // SAFETY: as in `MaybeDone::poll_done`.
         let fut = match unsafe { self.as_mut().get_unchecked_mut() } {
+            // SAFETY: `f` is inside the pinned enum and polled in place.
             TryMaybeDone::Future(f) => unsafe { Pin::new_unchecked(f) },
             TryMaybeDone::Done(_) | TryMaybeDone::Gone => return Poll::Ready(Ok(())),
         };

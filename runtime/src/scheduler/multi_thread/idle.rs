@@ -108,7 +108,7 @@ impl Idle {
     }
 
     /// Workers counted as searching now (loom models check the accounting with it).
-    #[cfg(loom)]
+    #[cfg(any(loom, test))]
     pub(crate) fn num_searching(&self) -> usize {
         num_searching(self.state.load(SeqCst))
     }

@@ -1,0 +1,47 @@
+//! Building, running and shutting down a runtime: the [`Builder`] (`builder.rs`), the
+//! [`Runtime`] that owns the threads (`runtime.rs`) and the [`Handle`] any thread may
+//! hold (`handle.rs`), laid out as tokio's `runtime/` is.
+
+mod builder;
+mod handle;
+#[allow(clippy::module_inception)]
+mod runtime;
+
+pub use self::builder::Builder;
+pub(crate) use self::builder::DriverConfig;
+pub use self::handle::{EnterGuard, Handle, TryCurrentError};
+pub use self::runtime::{Runtime, RuntimeFlavor};
+pub use crate::obs::{Dump, RuntimeMetrics, TaskDump, TaskMeta, TaskState, UnhandledPanic};
+
+use crate::context;
+use crate::task::{Id, JoinHandle};
+use std::future::Future;
+
+/// Spawns a task on the current runtime (asyncio's `create_task`).
+///
+/// The task starts running in the background at once; the returned [`JoinHandle`]
+/// awaits its output, and dropping it detaches the task.
+///
+/// # Panics
+/// Outside a runtime.
+///
+/// ```
+/// # magpie_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let a = magpie_runtime::spawn(async { 1 });
+/// let b = magpie_runtime::spawn(async { 2 });
+/// assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = Id::next();
+    let location = std::panic::Location::caller();
+    match context::with_current(|h| h.spawn(future, id, location)) {
+        Ok(join) => join,
+        Err(e) => panic!("`spawn` {e}"),
+    }
+}
