@@ -231,17 +231,17 @@ impl Builder {
         self
     }
 
-    /// Where debug-mode and panic reports go instead of stderr (for tests).
-    #[doc(hidden)]
-    pub fn __debug_sink(&mut self, sink: Arc<dyn Fn(&str) + Send + Sync>) -> &mut Self {
+    /// Where debug-mode and panic reports go instead of stderr (in-crate tests).
+    #[cfg(test)]
+    pub(crate) fn debug_sink(&mut self, sink: Arc<dyn Fn(&str) + Send + Sync>) -> &mut Self {
         self.obs.sink = Some(sink);
         self
     }
 
     /// How long a poll may run before the debug-mode watchdog reports it while it is
-    /// still running (default 1 s).
-    #[doc(hidden)]
-    pub fn __watchdog_threshold(&mut self, d: Duration) -> &mut Self {
+    /// still running (default 1 s; in-crate tests shorten it).
+    #[cfg(test)]
+    pub(crate) fn watchdog_threshold(&mut self, d: Duration) -> &mut Self {
         self.obs.watchdog_threshold = d;
         self
     }
