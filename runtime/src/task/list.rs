@@ -104,7 +104,7 @@ impl<S: Schedule> OwnedTasks<S> {
         if header.owner_id != self.id {
             return None;
         }
-        let ptr = NonNull::from(header);
+        let ptr = task.header_ptr();
         let mut shard = self.shard(header.id.as_u64()).lock();
         // SAFETY: the shard lock guards the links of the tasks in this shard, and a task
         // with our owner id maps to this shard.

@@ -137,6 +137,12 @@ impl<S: 'static> Task<S> {
         self.raw.header()
     }
 
+    /// The cell pointer, with the provenance of the whole allocation (a pointer made
+    /// from `header()` would cover the header only, read-only).
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.raw.header_ptr()
+    }
+
     /// Gives up ownership of the reference without dropping it.
     pub(crate) fn into_raw(self) -> RawTask {
         let raw = self.raw;

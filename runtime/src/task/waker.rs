@@ -25,6 +25,15 @@ fn header<'a>(ptr: *const ()) -> &'a Header {
     unsafe { &*(ptr as *const Header) }
 }
 
+/// The cell pointer to hand to the vtable. Made from the waker's raw pointer, which
+/// carries the provenance of the whole allocation; one made from `header()` would be
+/// limited to the header, read-only, and freeing the cell through it is undefined
+/// behaviour (miri, Tree Borrows).
+fn cell_ptr(ptr: *const ()) -> NonNull<Header> {
+    // SAFETY: a RawWaker's data pointer is never null (it was a `NonNull<Header>`).
+    unsafe { NonNull::new_unchecked(ptr as *mut Header) }
+}
+
 // # Safety (all four vtable functions)
 // `ptr` is the header pointer of a live task and the caller owns one reference (for
 // `clone`/`wake_by_ref`, borrowed); the std `RawWaker` contract guarantees both.
@@ -35,17 +44,17 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 
 unsafe fn wake_by_val(ptr: *const ()) {
     let h = header(ptr);
-    let nn = NonNull::from(h);
+    let vtable = h.vtable;
     match h.state.transition_to_notified_by_val() {
         ToNotifiedByVal::Submit => {
             // SAFETY: the transition added a reference for the new `Notified`; the
             // waker's own keeps the task alive across the call.
-            unsafe { (h.vtable.schedule)(nn) };
+            unsafe { (vtable.schedule)(cell_ptr(ptr)) };
             // SAFETY: the waker's reference, ours to drop now.
             unsafe { drop_waker(ptr) };
         }
         // SAFETY: that was the last reference.
-        ToNotifiedByVal::Dealloc => unsafe { (h.vtable.dealloc)(nn) },
+        ToNotifiedByVal::Dealloc => unsafe { (vtable.dealloc)(cell_ptr(ptr)) },
         ToNotifiedByVal::DoNothing => {}
     }
 }
@@ -54,14 +63,15 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     let h = header(ptr);
     if let ToNotifiedByRef::Submit = h.state.transition_to_notified_by_ref() {
         // SAFETY: the transition added a reference for the new `Notified`.
-        unsafe { (h.vtable.schedule)(NonNull::from(h)) }
+        unsafe { (h.vtable.schedule)(cell_ptr(ptr)) }
     }
 }
 
 unsafe fn drop_waker(ptr: *const ()) {
     let h = header(ptr);
+    let vtable = h.vtable;
     if h.state.ref_dec() {
         // SAFETY: that was the last reference.
-        unsafe { (h.vtable.dealloc)(NonNull::from(h)) }
+        unsafe { (vtable.dealloc)(cell_ptr(ptr)) }
     }
 }
