@@ -41,8 +41,15 @@ impl Budget {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     static CURRENT: Cell<Budget> = const { Cell::new(Budget::unconstrained()) };
+}
+
+// loom's model threads share one OS thread: each needs its own budget.
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: Cell<Budget> = Cell::new(Budget::unconstrained());
 }
 
 struct ResetGuard(Budget);

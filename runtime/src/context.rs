@@ -7,15 +7,27 @@ use crate::scheduler;
 use crate::task::Id;
 use std::cell::{Cell, RefCell};
 
+#[cfg(not(loom))]
 thread_local! {
-    static CONTEXT: Context = const {
+    static CONTEXT: Context = const { Context::new() };
+}
+
+// loom runs its model threads as coroutines on one OS thread: a std thread-local would
+// be shared by all of them.
+#[cfg(loom)]
+loom::thread_local! {
+    static CONTEXT: Context = Context::new();
+}
+
+impl Context {
+    const fn new() -> Context {
         Context {
             handle: RefCell::new(None),
             runtime: Cell::new(EnterRuntime::NotEntered),
             task_id: Cell::new(None),
             scheduler: Cell::new(SchedulerContext::None),
         }
-    };
+    }
 }
 
 struct Context {

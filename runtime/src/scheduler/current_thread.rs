@@ -10,6 +10,7 @@
 
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
+use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::obs::{Observer, TaskMeta};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
@@ -33,7 +34,7 @@ pub(crate) struct Config {
 
 pub(crate) struct Handle {
     /// The scheduler core; taken by the thread in `block_on`.
-    core: parking_lot::Mutex<Option<Box<Core>>>,
+    core: Mutex<Option<Box<Core>>>,
     shared: Shared,
     pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
@@ -42,7 +43,7 @@ pub(crate) struct Handle {
 }
 
 struct Shared {
-    inject: parking_lot::Mutex<Inject>,
+    inject: Mutex<Inject>,
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     /// The `block_on` future's waker fired.
     woken: AtomicBool,
@@ -50,7 +51,8 @@ struct Shared {
     unparker: Unparker,
     driver: Arc<DriverSlot>,
     /// Threads waiting in `block_on` for the core to come back.
-    core_waiters: parking_lot::Mutex<Vec<(std::thread::ThreadId, Waker)>>,
+    /// Keyed by the parker's address (`Waker::data`): one entry per thread.
+    core_waiters: Mutex<Vec<(usize, Waker)>>,
 }
 
 struct Inject {
@@ -91,9 +93,9 @@ impl CurrentThread {
             park: Some(park),
         });
         let handle = Arc::new(Handle {
-            core: parking_lot::Mutex::new(Some(core)),
+            core: Mutex::new(Some(core)),
             shared: Shared {
-                inject: parking_lot::Mutex::new(Inject {
+                inject: Mutex::new(Inject {
                     queue: VecDeque::new(),
                     closed: false,
                 }),
@@ -102,7 +104,7 @@ impl CurrentThread {
                 shutdown: AtomicBool::new(false),
                 unparker,
                 driver,
-                core_waiters: parking_lot::Mutex::new(Vec::new()),
+                core_waiters: Mutex::new(Vec::new()),
             },
             driver_handle,
             blocking,
@@ -327,12 +329,13 @@ impl Core {
 impl Shared {
     /// Registers a thread waiting for the core, once: the loop that waits calls this
     /// on every round, and the list is emptied only when the core comes back. Keyed by
-    /// thread (each thread has one parker waker), not by `Waker::will_wake`, which
-    /// may miss equal wakers.
+    /// the waker's data pointer (each thread has one parker, `park_thread_waker`), not
+    /// by `Waker::will_wake`, which may miss equal wakers (it also compares vtable
+    /// addresses).
     fn register_core_waiter(&self, waker: &Waker) {
-        let me = std::thread::current().id();
+        let me = waker.data() as usize;
         let mut waiters = self.core_waiters.lock();
-        if !waiters.iter().any(|(id, _)| *id == me) {
+        if !waiters.iter().any(|(key, _)| *key == me) {
             waiters.push((me, waker.clone()));
         }
     }
