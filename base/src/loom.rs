@@ -135,7 +135,9 @@ mod std_impl {
 
     /// Threads.
     pub mod thread {
-        pub use std::thread::{JoinHandle, Thread, current, panicking, park, spawn, yield_now};
+        pub use std::thread::{
+            Builder, JoinHandle, Thread, current, panicking, park, spawn, yield_now,
+        };
     }
 
     /// Spin hints.
@@ -247,7 +249,7 @@ mod loom_impl {
 
     /// Threads (loom's).
     pub mod thread {
-        pub use loom::thread::{JoinHandle, Thread, current, park, spawn, yield_now};
+        pub use loom::thread::{Builder, JoinHandle, Thread, current, park, spawn, yield_now};
         pub use std::thread::panicking;
     }
 

@@ -83,6 +83,24 @@ pub fn worker_index() -> Option<usize> {
     crate::context::worker_index()
 }
 
+mod id_counter {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[cfg(not(loom))]
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+
+    // Under loom the counter restarts with every execution: ids pick the owned list's
+    // shard, and a model must take the same path each time it is replayed.
+    #[cfg(loom)]
+    loom::lazy_static! {
+        static ref NEXT: AtomicU64 = AtomicU64::new(1);
+    }
+
+    pub(super) fn next() -> u64 {
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
 /// An opaque, unique identifier of a task (never reused within a process).
 ///
 /// ```
@@ -97,10 +115,7 @@ pub struct Id(NonZeroU64);
 
 impl Id {
     pub(crate) fn next() -> Id {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Id(NonZeroU64::new(n).expect("task id counter wrapped"))
+        Id(NonZeroU64::new(id_counter::next()).expect("task id counter wrapped"))
     }
 
     /// The id as a number.

@@ -5,6 +5,8 @@
 //! loop and `idle.rs` for the parking protocol.
 
 pub(crate) mod idle;
+#[cfg(loom)]
+mod loom_queue;
 pub(crate) mod worker;
 
 pub(crate) use worker::{Handle, MultiThread};

@@ -28,13 +28,18 @@
 //! global queue and wake a sleeping worker when no one is searching.
 
 use super::idle::Idle;
+#[cfg(loom)]
+use super::loom_queue::{Injector, Steal, Stealer, Worker};
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::thread;
 use crate::obs::{Observer, TaskMeta, WorkerMetrics, bump};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
+#[cfg(not(loom))]
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use magpie_base::coop;
 use std::cell::RefCell;
@@ -88,9 +93,9 @@ pub(crate) struct Shared {
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     shutdown: AtomicBool,
     pub(crate) driver: Arc<DriverSlot>,
-    threads: parking_lot::Mutex<Vec<std::thread::JoinHandle<()>>>,
-    alive: parking_lot::Mutex<usize>,
-    alive_cv: parking_lot::Condvar,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    alive: Mutex<usize>,
+    alive_cv: Condvar,
 }
 
 struct Remote {
@@ -165,9 +170,9 @@ impl MultiThread {
                 owned: OwnedTasks::new(num_workers * 4),
                 shutdown: AtomicBool::new(false),
                 driver,
-                threads: parking_lot::Mutex::new(Vec::new()),
-                alive: parking_lot::Mutex::new(0),
-                alive_cv: parking_lot::Condvar::new(),
+                threads: Mutex::new(Vec::new()),
+                alive: Mutex::new(0),
+                alive_cv: Condvar::new(),
             },
             driver_handle,
             blocking,
@@ -206,9 +211,11 @@ impl MultiThread {
                 match deadline {
                     None => handle.shared.alive_cv.wait(&mut alive),
                     Some(d) => {
-                        if handle.shared.alive_cv.wait_until(&mut alive, d).timed_out() {
-                            break *alive == 0;
+                        let now = Instant::now();
+                        if now >= d {
+                            break false;
                         }
+                        handle.shared.alive_cv.wait_timeout(&mut alive, d - now);
                     }
                 }
             }
@@ -230,12 +237,12 @@ impl MultiThread {
 impl Handle {
     /// Starts a worker thread running `core`. On failure the core comes back.
     fn launch_worker(self: &Arc<Self>, core: Box<Core>) -> Result<(), (std::io::Error, Box<Core>)> {
-        let mut builder = std::thread::Builder::new().name((self.config.thread_name)());
+        let mut builder = thread::Builder::new().name((self.config.thread_name)());
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
         }
         // The core travels through a slot so that a failed spawn can return it.
-        let slot = Arc::new(parking_lot::Mutex::new(Some(core)));
+        let slot = Arc::new(Mutex::new(Some(core)));
         let thread_slot = slot.clone();
         let handle = self.clone();
         *self.shared.alive.lock() += 1;
@@ -379,7 +386,7 @@ impl Handle {
         // checks the flag first; one that missed it and found local work takes itself
         // off the list, and must not mistake a removal by shutdown for a notifier's
         // (which counts it as a searcher: it would later decrement a count it never
-        // had). loom: rt_idle.rs.
+        // had). loom: rt_multi_thread.rs.
         for remote in self.shared.remotes.iter() {
             remote.unparker.unpark();
         }
