@@ -18,7 +18,7 @@
 //! re-poll, removed on drop); a send wakes all of them.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::loom::sync::{Arc, Mutex};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
 use futures_core::Stream;
 use magpie_base::coop;
 use std::fmt;
@@ -305,7 +305,14 @@ impl<T: Clone> Receiver<T> {
     }
 
     /// Receives from synchronous code, blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `recv().await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        crate::util::assert_not_in_runtime("blocking_recv");
         crate::util::block_on::block_on(self.recv())
     }
 
@@ -317,47 +324,77 @@ impl<T: Clone> Receiver<T> {
         Poll::Ready(res)
     }
 
+    /// One receive attempt under the lock. A waker to store is cloned outside the
+    /// lock (dropping the guard and retrying), and a replaced waker is dropped after
+    /// the unlock: a user waker's `clone` or `Drop` may itself use this channel.
     fn recv_locked(&mut self, waker: Option<&Waker>) -> Poll<Result<T, RecvError>> {
-        let mut tail = self.shared.tail.lock();
-        if self.next == tail.pos {
+        // Declared before the guard: dropped (if unused) after the unlock.
+        let mut fresh: Option<Waker> = None;
+        let Receiver { shared, next, id } = self;
+        loop {
+            let mut tail = shared.tail.lock();
+            if *next != tail.pos {
+                return Poll::Ready(take_value(shared.mask, next, tail));
+            }
             if tail.closed {
                 return Poll::Ready(Err(RecvError::Closed));
             }
-            if let Some(w) = waker {
-                let id = self.id;
-                match tail.waiters.iter_mut().find(|(i, _)| *i == id) {
-                    Some((_, old)) if old.will_wake(w) => {}
-                    Some((_, old)) => *old = w.clone(),
-                    None => tail.waiters.push((id, w.clone())),
+            let Some(w) = waker else {
+                return Poll::Pending;
+            };
+            let id = *id;
+            let entry = tail.waiters.iter_mut().find(|(i, _)| *i == id);
+            match (entry, fresh.take()) {
+                (Some((_, old)), _) if old.will_wake(w) => return Poll::Pending,
+                (Some((_, old)), Some(new)) => {
+                    let replaced = std::mem::replace(old, new);
+                    drop(tail);
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                (None, Some(new)) => {
+                    tail.waiters.push((id, new));
+                    return Poll::Pending;
+                }
+                (_, None) => {
+                    drop(tail);
+                    fresh = Some(w.clone());
                 }
             }
-            return Poll::Pending;
         }
-        let cap = self.shared.mask + 1;
-        let idx = (self.next & self.shared.mask) as usize;
-        if tail.buf[idx].pos != self.next {
-            // Overwritten: skip to the oldest value still held.
-            let oldest = tail.pos.wrapping_sub(cap);
-            let missed = oldest.wrapping_sub(self.next);
-            self.next = oldest;
-            return Poll::Ready(Err(RecvError::Lagged(missed)));
-        }
-        let slot = &mut tail.buf[idx];
-        slot.rem -= 1;
-        let v = if slot.rem == 0 {
-            slot.val.take()
-        } else {
-            slot.val.clone()
-        };
-        self.next = self.next.wrapping_add(1);
-        drop(tail);
-        Poll::Ready(Ok(v.expect("slot read by every receiver already")))
     }
 
     /// A new receiver that sees values sent from now on (not this one's backlog).
     pub fn resubscribe(&self) -> Self {
         new_receiver(&self.shared)
     }
+}
+
+/// Takes value `*next` (which the sender has already written).
+fn take_value<T: Clone>(
+    mask: u64,
+    next: &mut u64,
+    mut tail: MutexGuard<'_, Tail<T>>,
+) -> Result<T, RecvError> {
+    let cap = mask + 1;
+    let idx = (*next & mask) as usize;
+    if tail.buf[idx].pos != *next {
+        // Overwritten: skip to the oldest value still held.
+        let oldest = tail.pos.wrapping_sub(cap);
+        let missed = oldest.wrapping_sub(*next);
+        *next = oldest;
+        return Err(RecvError::Lagged(missed));
+    }
+    let slot = &mut tail.buf[idx];
+    slot.rem -= 1;
+    let v = if slot.rem == 0 {
+        slot.val.take()
+    } else {
+        slot.val.clone()
+    };
+    *next = next.wrapping_add(1);
+    drop(tail);
+    Ok(v.expect("slot read by every receiver already"))
 }
 
 impl<T> Receiver<T> {
@@ -383,7 +420,12 @@ impl<T> Drop for Receiver<T> {
         let mut tail = self.shared.tail.lock();
         tail.rx_count -= 1;
         let id = self.id;
-        tail.waiters.retain(|(i, _)| *i != id);
+        // Moved out and dropped after the unlock (a waker's `Drop` may use the channel).
+        let waker = tail
+            .waiters
+            .iter()
+            .position(|(i, _)| *i == id)
+            .map(|at| tail.waiters.swap_remove(at));
         // Release the values this receiver still counted for.
         let cap = self.shared.mask + 1;
         let oldest = tail.pos.saturating_sub(cap);
@@ -401,6 +443,7 @@ impl<T> Drop for Receiver<T> {
             p = p.wrapping_add(1);
         }
         drop(tail);
+        drop(waker);
         drop(dropped);
     }
 }

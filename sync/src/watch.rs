@@ -180,8 +180,12 @@ impl<T> Receiver<T> {
     ///
     /// Cancel-safe: dropping the future loses nothing; the unseen value stays unseen.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
+        crate::util::cooperative(self.changed_inner()).await
+    }
+
+    async fn changed_inner(&mut self) -> Result<(), RecvError> {
         loop {
-            let notified = self.shared.notify_rx.notified();
+            let notified = self.shared.notify_rx.notified_unbudgeted();
             let s = self.shared.state.load(SeqCst);
             if s & !CLOSED != self.version {
                 self.version = s & !CLOSED;
@@ -201,22 +205,25 @@ impl<T> Receiver<T> {
         mut f: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
         let shared = self.shared.clone();
-        loop {
-            let notified = shared.notify_rx.notified();
-            {
-                let guard = shared.value.read();
-                let s = shared.state.load(SeqCst);
-                self.version = s & !CLOSED;
-                if f(&guard) {
-                    drop(guard);
-                    return Ok(self.borrow_and_update());
+        let found = crate::util::cooperative(async {
+            loop {
+                let notified = shared.notify_rx.notified_unbudgeted();
+                {
+                    let guard = shared.value.read();
+                    let s = shared.state.load(SeqCst);
+                    self.version = s & !CLOSED;
+                    if f(&guard) {
+                        return Ok(());
+                    }
+                    if s & CLOSED != 0 {
+                        return Err(RecvError(()));
+                    }
                 }
-                if s & CLOSED != 0 {
-                    return Err(RecvError(()));
-                }
+                notified.await;
             }
-            notified.await;
-        }
+        })
+        .await;
+        found.map(|()| self.borrow_and_update())
     }
 
     /// Whether both receivers watch the same channel.
@@ -310,13 +317,16 @@ impl<T> Sender<T> {
 
     /// Waits until every receiver is gone. Cancel-safe.
     pub async fn closed(&self) {
-        loop {
-            let notified = self.shared.notify_tx.notified();
-            if self.is_closed() {
-                return;
+        crate::util::cooperative(async {
+            loop {
+                let notified = self.shared.notify_tx.notified_unbudgeted();
+                if self.is_closed() {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
-        }
+        })
+        .await
     }
 
     /// A new receiver; the current value counts as seen.
