@@ -19,6 +19,7 @@
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::notify::Notify;
 use futures_core::Stream;
 use magpie_base::coop;
 use std::fmt;
@@ -113,10 +114,19 @@ struct Shared<T> {
     tail: Mutex<Tail<T>>,
     mask: u64,
     tx_count: AtomicUsize,
+    /// Live `WeakSender` handles (reporting only).
+    weak_count: AtomicUsize,
+    /// Woken when the last receiver goes (`Sender::closed`).
+    notify_rx_gone: Notify,
 }
 
 /// Sends to every receiver; cloneable. See [`channel`].
 pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A sender that does not keep the channel open; [`WeakSender::upgrade`] it to send.
+pub struct WeakSender<T> {
     shared: Arc<Shared<T>>,
 }
 
@@ -173,6 +183,8 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         }),
         mask: cap as u64 - 1,
         tx_count: AtomicUsize::new(1),
+        weak_count: AtomicUsize::new(0),
+        notify_rx_gone: Notify::new(),
     });
     (
         Sender {
@@ -240,6 +252,95 @@ impl<T> Sender<T> {
     /// Whether both senders feed the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// A [`WeakSender`] for this channel.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.weak_count.fetch_add(1, Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Number of live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
+
+    /// Waits until every receiver is gone (returns at once if none is left).
+    /// Cancel-safe.
+    pub async fn closed(&self) {
+        crate::util::cooperative(async {
+            loop {
+                let notified = self.shared.notify_rx_gone.notified_unbudgeted();
+                if self.receiver_count() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A sender, unless every (strong) sender is already gone.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut cur = self.shared.tx_count.load(Acquire);
+        loop {
+            if cur == 0 {
+                return None;
+            }
+            match self
+                .shared
+                .tx_count
+                .compare_exchange_weak(cur, cur + 1, AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    return Some(Sender {
+                        shared: self.shared.clone(),
+                    });
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Number of live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.weak_count.fetch_add(1, Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.weak_count.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::WeakSender")
+            .finish_non_exhaustive()
     }
 }
 
@@ -413,12 +514,28 @@ impl<T> Receiver<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Whether every sender is gone (values still held can be received).
+    pub fn is_closed(&self) -> bool {
+        self.shared.tail.lock().closed
+    }
+
+    /// Number of live senders.
+    pub fn sender_strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn sender_weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut tail = self.shared.tail.lock();
         tail.rx_count -= 1;
+        let last = tail.rx_count == 0;
         let id = self.id;
         // Moved out and dropped after the unlock (a waker's `Drop` may use the channel).
         let waker = tail
@@ -445,6 +562,9 @@ impl<T> Drop for Receiver<T> {
         drop(tail);
         drop(waker);
         drop(dropped);
+        if last {
+            self.shared.notify_rx_gone.notify_waiters();
+        }
     }
 }
 

@@ -213,6 +213,24 @@ impl Notify {
         }
     }
 
+    /// Wakes the longest-waiting task if one is queued; stores nothing otherwise (the
+    /// `notify_one` of a condition variable).
+    pub(crate) fn notify_one_waiter(&self) {
+        if low(self.state.load(SeqCst)) != WAITING {
+            return;
+        }
+        let mut guard = self.waiters.lock();
+        // WAITING only changes under the lock.
+        if low(self.state.load(SeqCst)) != WAITING {
+            return;
+        }
+        let waker = self.notify_one_locked(&mut guard);
+        drop(guard);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
     fn notify_one_locked(&self, list: &mut MutexGuard<'_, LinkedList<Waiter>>) -> Option<Waker> {
         let mut cur = self.state.load(SeqCst);
         loop {
