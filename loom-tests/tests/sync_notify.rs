@@ -59,3 +59,28 @@ fn notify_waiters_vs_enable() {
         t.join().unwrap();
     });
 }
+
+#[test]
+fn notified_owned_in_another_thread_vs_notify_one() {
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let fut = n.clone().notified_owned();
+        let t = thread::spawn(move || block_on(fut));
+        n.notify_one();
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn notified_owned_drop_passes_notify_one_on() {
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let mut a = Box::pin(n.clone().notified_owned());
+        assert!(!a.as_mut().enable());
+        let n2 = n.clone();
+        let t = thread::spawn(move || n2.notify_one());
+        drop(a);
+        t.join().unwrap();
+        block_on(n.clone().notified_owned());
+    });
+}

@@ -33,7 +33,7 @@
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::loom::sync::{Mutex, MutexGuard};
 use crate::util::linked_list::{Link, LinkedList, Pointers};
 use crate::util::wake_list::WakeList;
 use magpie_base::coop;
@@ -42,6 +42,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 const EMPTY: usize = 0;
