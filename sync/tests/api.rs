@@ -108,7 +108,7 @@ fn concurrent_reserve_many_delivers_everything() {
                 let tx = tx.clone();
                 thread::spawn(move || {
                     block_on(async {
-                        for i in 0..50 {
+                        for i in 0..size(50, 4) {
                             for (k, p) in tx.reserve_many(3).await.unwrap().enumerate() {
                                 p.send(t * 1000 + i * 3 + k);
                             }
@@ -127,7 +127,7 @@ fn concurrent_reserve_many_delivers_everything() {
         }
         n
     });
-    assert_eq!(got, 4 * 50 * 3);
+    assert_eq!(got, 4 * size(50, 4) * 3);
 }
 
 #[test]
@@ -355,18 +355,22 @@ fn condition_wait_while_with_a_notifying_thread() {
         let pair = Arc::new((Mutex::new(0), Condition::new()));
         let p = pair.clone();
         let t = thread::spawn(move || {
-            for _ in 0..10 {
+            for _ in 0..size(10, 3) {
                 let (lock, cond) = &*p;
                 *lock.blocking_lock() += 1;
                 cond.notify_one();
             }
         });
         let (lock, cond) = &*pair;
-        let v = block_on(async { *cond.wait_while(lock.lock().await, |n| *n < 10).await });
+        let v = block_on(async {
+            *cond
+                .wait_while(lock.lock().await, |n| *n < size(10, 3))
+                .await
+        });
         t.join().unwrap();
         v
     });
-    assert_eq!(v, 10);
+    assert_eq!(v, size(10, 3));
 }
 
 #[test]
@@ -423,4 +427,18 @@ fn condition_cancelled_waiter_passes_notify_one_on() {
         poll_once(b.as_mut()).is_ready(),
         "b got the forwarded notification"
     );
+}
+
+#[test]
+fn watch_sender_clone_closes_with_the_last_sender() {
+    let (tx, mut rx) = watch::channel(0);
+    let tx2 = tx.clone();
+    assert_eq!(tx.sender_count(), 2);
+    assert!(tx.same_channel(&tx2));
+    drop(tx);
+    assert_eq!(rx.has_changed(), Ok(false), "a sender is left");
+    tx2.send(1).unwrap();
+    assert!(block_on(rx.changed()).is_ok());
+    drop(tx2);
+    assert!(block_on(rx.changed()).is_err());
 }

@@ -116,3 +116,9 @@ pub fn deadline<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'st
         }
     }
 }
+
+/// An iteration count for stress loops: `full` normally, `miri` under miri (which is
+/// thousands of times slower).
+pub const fn size(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
