@@ -35,7 +35,9 @@ fn notify_all_wakes_both_waiters() {
         let p = pair.clone();
         let t = thread::spawn(move || {
             let (lock, cond) = &*p;
-            drop(block_on(async { cond.wait_while(lock.lock().await, |s| !*s).await }));
+            drop(block_on(async {
+                cond.wait_while(lock.lock().await, |s| !*s).await
+            }));
         });
         let (lock, cond) = &*pair;
         let p2 = pair.clone();
@@ -44,7 +46,9 @@ fn notify_all_wakes_both_waiters() {
             *block_on(lock.lock()) = true;
             cond.notify_all();
         });
-        drop(block_on(async { cond.wait_while(lock.lock().await, |s| !*s).await }));
+        drop(block_on(async {
+            cond.wait_while(lock.lock().await, |s| !*s).await
+        }));
         t.join().unwrap();
         t2.join().unwrap();
     });
