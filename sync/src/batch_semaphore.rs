@@ -335,7 +335,10 @@ impl fmt::Debug for Semaphore {
 enum AcqState {
     Init,
     Queued,
+    /// Completed on the first poll (the lock-free or the locked attempt).
     Done,
+    /// Completed after waiting in the queue.
+    DoneQueued,
 }
 
 /// Future of [`Semaphore::acquire`]: resolves once `num` permits are held by the caller.
@@ -367,10 +370,13 @@ impl Acquire<'_> {
         let res = match *state {
             AcqState::Init => Self::poll_first(sem, node, num, state, cx),
             AcqState::Queued => Self::poll_queued(sem, node, cx),
-            AcqState::Done => panic!("Acquire polled after completion"),
+            AcqState::Done | AcqState::DoneQueued => panic!("Acquire polled after completion"),
         };
         if res.is_ready() {
-            *state = AcqState::Done;
+            *state = match *state {
+                AcqState::Queued => AcqState::DoneQueued,
+                _ => AcqState::Done,
+            };
         }
         res
     }
@@ -463,6 +469,20 @@ impl Acquire<'_> {
         drop(guard);
         drop(old);
         Poll::Pending
+    }
+}
+
+impl Acquire<'_> {
+    /// Whether it completed after waiting in the queue (rather than at its first poll,
+    /// whose CAS also checked that the semaphore was open).
+    #[inline]
+    pub(crate) fn waited(&self) -> bool {
+        self.state == AcqState::DoneQueued
+    }
+
+    /// The number of permits it asks for.
+    pub(crate) fn permits(&self) -> usize {
+        self.num
     }
 }
 

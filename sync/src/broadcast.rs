@@ -135,6 +135,10 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     next: u64,
     id: u64,
+    /// The last poll registered a waker (so the entry probably still exists): a poll
+    /// that finds nothing then clones the waker only if it must replace it; otherwise it
+    /// clones before locking, so it locks once.
+    registered: bool,
 }
 
 /// Creates a broadcast channel keeping the last `capacity` values (rounded up to a power
@@ -194,6 +198,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             shared,
             next: 0,
             id: 0,
+            registered: false,
         },
     )
 }
@@ -355,6 +360,7 @@ fn new_receiver<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
         shared: shared.clone(),
         next,
         id,
+        registered: false,
     }
 }
 
@@ -430,34 +436,43 @@ impl<T: Clone> Receiver<T> {
     /// the unlock: a user waker's `clone` or `Drop` may itself use this channel.
     fn recv_locked(&mut self, waker: Option<&Waker>) -> Poll<Result<T, RecvError>> {
         // Declared before the guard: dropped (if unused) after the unlock.
-        let mut fresh: Option<Waker> = None;
-        let Receiver { shared, next, id } = self;
+        let Receiver {
+            shared,
+            next,
+            id,
+            registered,
+        } = self;
+        let mut fresh: Option<Waker> = if *registered { None } else { waker.cloned() };
         loop {
             let mut tail = shared.tail.lock();
             if *next != tail.pos {
+                *registered = false;
                 return Poll::Ready(take_value(shared.mask, next, tail));
             }
             if tail.closed {
+                *registered = false;
                 return Poll::Ready(Err(RecvError::Closed));
             }
             let Some(w) = waker else {
                 return Poll::Pending;
             };
+            *registered = true;
             let id = *id;
+            // An unused `fresh` is dropped after the guard (declared before it).
             let entry = tail.waiters.iter_mut().find(|(i, _)| *i == id);
-            match (entry, fresh.take()) {
-                (Some((_, old)), _) if old.will_wake(w) => return Poll::Pending,
-                (Some((_, old)), Some(new)) => {
-                    let replaced = std::mem::replace(old, new);
+            match entry {
+                Some((_, old)) if old.will_wake(w) => return Poll::Pending,
+                Some((_, old)) if fresh.is_some() => {
+                    let replaced = std::mem::replace(old, fresh.take().unwrap());
                     drop(tail);
                     drop(replaced);
                     return Poll::Pending;
                 }
-                (None, Some(new)) => {
-                    tail.waiters.push((id, new));
+                None if fresh.is_some() => {
+                    tail.waiters.push((id, fresh.take().unwrap()));
                     return Poll::Pending;
                 }
-                (_, None) => {
+                _ => {
                     drop(tail);
                     fresh = Some(w.clone());
                 }

@@ -145,6 +145,10 @@ struct Inner<N: Deref<Target = Notify>> {
     /// Spends the cooperative budget (public futures do; internal users wrap the whole
     /// operation instead, see `util::cooperative`).
     budgeted: bool,
+    /// Whether the queued node holds a waker (owner-local: notifiers take the waker
+    /// only when they complete the node). A poll of a node queued by `enable` without
+    /// one clones the waker before taking the lock, so it locks once.
+    waker_stored: bool,
     node: Waiter,
 }
 
@@ -327,6 +331,7 @@ impl<N: Deref<Target = Notify>> Inner<N> {
             state: State::Init,
             captured: s & !LOW,
             budgeted,
+            waker_stored: false,
             node: Waiter {
                 ptrs: Pointers::new(),
                 waker: UnsafeCell::new(None),
@@ -336,10 +341,17 @@ impl<N: Deref<Target = Notify>> Inner<N> {
         }
     }
 
-    fn project(self: Pin<&mut Self>) -> (&Notify, &mut State, usize, &Waiter) {
+    #[allow(clippy::type_complexity)]
+    fn project(self: Pin<&mut Self>) -> (&Notify, &mut State, usize, &Waiter, &mut bool) {
         // SAFETY: `node` is never moved out of the pinned future.
         let this = unsafe { self.get_unchecked_mut() };
-        (&this.notify, &mut this.state, this.captured, &this.node)
+        (
+            &this.notify,
+            &mut this.state,
+            this.captured,
+            &this.node,
+            &mut this.waker_stored,
+        )
     }
 
     fn enable(self: Pin<&mut Self>) -> bool {
@@ -377,11 +389,14 @@ impl<N: Deref<Target = Notify>> Inner<N> {
     }
 
     fn poll_notified(self: Pin<&mut Self>, waker: Option<&Waker>) -> Poll<()> {
-        let (notify, state, captured, node) = self.project();
+        let (notify, state, captured, node, stored) = self.project();
         let res = match *state {
             State::Done => Poll::Ready(()),
-            State::Init => Self::poll_first(notify, state, captured, node, waker),
-            State::Waiting => Self::poll_waiting(notify, node, waker),
+            State::Init => {
+                *stored = waker.is_some();
+                Self::poll_first(notify, state, captured, node, waker)
+            }
+            State::Waiting => Self::poll_waiting(notify, node, waker, stored),
         };
         if res.is_ready() {
             *state = State::Done;
@@ -431,7 +446,12 @@ impl<N: Deref<Target = Notify>> Inner<N> {
 
     /// A queued future polled again: done, or the stored waker is updated (the new one
     /// cloned, and the old one dropped, outside the lock).
-    fn poll_waiting(notify: &Notify, node: &Waiter, waker: Option<&Waker>) -> Poll<()> {
+    fn poll_waiting(
+        notify: &Notify,
+        node: &Waiter,
+        waker: Option<&Waker>,
+        stored: &mut bool,
+    ) -> Poll<()> {
         let notified = || node.notification.load(Acquire) != NONE;
         if notified() {
             return Poll::Ready(());
@@ -439,7 +459,7 @@ impl<N: Deref<Target = Notify>> Inner<N> {
         let Some(waker) = waker else {
             return Poll::Pending;
         };
-        {
+        if *stored {
             let _guard = notify.waiters.lock();
             if notified() {
                 return Poll::Ready(());
@@ -460,6 +480,7 @@ impl<N: Deref<Target = Notify>> Inner<N> {
         }
         // SAFETY: lock held.
         let old = node.waker.with_mut(|p| unsafe { (*p).replace(new) });
+        *stored = true;
         drop(guard);
         drop(old);
         Poll::Pending

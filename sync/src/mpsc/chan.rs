@@ -257,7 +257,6 @@ impl<T> Tx<T, Bounded> {
                 chan: &self.chan,
                 armed: true,
             },
-            n,
         }
     }
 
@@ -296,7 +295,6 @@ pub(crate) struct Reserve<'a, T> {
     // before the guard checks whether the closed channel became idle.
     acquire: bs::Acquire<'a>,
     guard: IdleWake<'a, T>,
-    n: usize,
 }
 
 /// Wakes a closed channel's receiver on drop if armed (see [`Chan::wake_rx_if_closed_and_idle`]).
@@ -316,6 +314,7 @@ impl<T> Drop for IdleWake<'_, T> {
 impl<T> Future for Reserve<'_, T> {
     type Output = Result<(), ()>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
         // SAFETY: `acquire` is structurally pinned (never moved out); the other fields
         // are not pinned.
@@ -324,13 +323,15 @@ impl<T> Future for Reserve<'_, T> {
         let acquire = unsafe { Pin::new_unchecked(&mut this.acquire) };
         let res = ready!(acquire.poll(cx));
         let chan = this.guard.chan;
-        if res.is_ok() && !chan.semaphore.is_closed() {
+        // A first-poll success was checked against CLOSED by its CAS; a grant made
+        // while queued may predate a close that happened since.
+        if res.is_ok() && !(this.acquire.waited() && chan.semaphore.is_closed()) {
             this.guard.armed = false;
             return Poll::Ready(Ok(()));
         }
         if res.is_ok() {
             // Assigned just before the close: a closed channel admits nothing.
-            chan.semaphore.sem.release(this.n);
+            chan.semaphore.sem.release(this.acquire.permits());
         }
         this.guard.armed = false;
         chan.wake_rx_if_closed_and_idle();
