@@ -209,6 +209,18 @@ fn wake_all(wakers: Vec<(u64, Waker)>) {
     }
 }
 
+impl<T: Clone> Sender<T> {
+    /// A sender of a new channel with no receiver yet (see [`subscribe`](Sender::subscribe));
+    /// `capacity` as for [`channel`].
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0.
+    pub fn new(capacity: usize) -> Self {
+        channel(capacity).0
+    }
+}
+
 impl<T> Sender<T> {
     /// Sends `value` to every current receiver; returns how many there are. Fails
     /// (handing the value back) if there are none. Never waits: a full ring overwrites

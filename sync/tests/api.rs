@@ -29,6 +29,22 @@ fn mpsc_len_is_empty_and_capacity() {
     p.send(9);
     assert_eq!(rx.len(), 3);
 
+    // Read exactly to a block boundary (blocks hold 32 or 16 slots): the receiver's
+    // head block is then fully read, and none of it counts.
+    let (btx, mut brx) = mpsc::channel(64);
+    for i in 0..40 {
+        btx.try_send(i).unwrap();
+    }
+    for _ in 0..32 {
+        brx.try_recv().unwrap();
+    }
+    assert_eq!(brx.len(), 8);
+    for _ in 0..8 {
+        brx.try_recv().unwrap();
+    }
+    assert_eq!(brx.len(), 0);
+    assert!(brx.is_empty());
+
     let (utx, mut urx) = mpsc::unbounded_channel();
     for i in 0..100 {
         utx.send(i).unwrap();
@@ -185,6 +201,16 @@ fn broadcast_weak_sender_does_not_keep_the_channel_open() {
     );
     drop(weak);
     assert_eq!(rx.sender_weak_count(), 0);
+}
+
+#[test]
+fn broadcast_sender_new_has_no_receiver_until_subscribe() {
+    let tx = broadcast::Sender::<i32>::new(2);
+    assert_eq!(tx.receiver_count(), 0);
+    assert!(tx.send(1).is_err(), "no receiver");
+    let mut rx = tx.subscribe();
+    tx.send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
 }
 
 #[test]

@@ -254,9 +254,13 @@ impl<T> Rx<T> {
             // blocks (behind `head`), and it is not running (we are borrowed by it).
             let block = unsafe { b.as_ref() };
             let mut ready = block.ready.load(Acquire) & READY_MASK;
-            if block.start == self.index & !SLOT_MASK {
-                // Slots before `index` in the head block were read already.
+            let index_block = self.index & !SLOT_MASK;
+            if block.start == index_block {
+                // Slots before `index` in its block were read already.
                 ready &= !((1 << (self.index & SLOT_MASK)) - 1);
+            } else if (block.start.wrapping_sub(index_block) as isize) < 0 {
+                // `head` may still be the block just read to the end: nothing unread.
+                ready = 0;
             }
             n += ready.count_ones() as usize;
             cur = NonNull::new(block.next.load(Acquire));
