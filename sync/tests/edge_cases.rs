@@ -277,6 +277,16 @@ fn notified_and_event_wait_spend_budget() {
     assert!(n <= BUDGET, "event: {n}");
 }
 
+#[test]
+fn barrier_leader_and_ready_once_cell_spend_budget() {
+    let b = magpie_sync::Barrier::new(1);
+    let n = ready_polls!(b.wait());
+    assert!(n <= BUDGET, "barrier: {n}");
+    let cell = magpie_sync::OnceCell::new_with(Some(1));
+    let n = ready_polls!(cell.get_or_init(|| async { 2 }));
+    assert!(n <= BUDGET, "once_cell: {n}");
+}
+
 // ---- 6. mpsc receiver drop: panicking values, stored waker ----
 
 struct MaybePanic {
