@@ -468,3 +468,22 @@ fn watch_sender_clone_closes_with_the_last_sender() {
     drop(tx2);
     assert!(block_on(rx.changed()).is_err());
 }
+
+#[test]
+fn permit_send_after_receiver_drop_is_dropped_with_the_channel() {
+    let drops = counter();
+    let (tx, rx) = mpsc::channel(2);
+    let permit = tx.try_reserve().unwrap();
+    tx.try_send(Tracked::new(0, &drops)).unwrap();
+    drop(rx); // drops the queued value
+    assert_eq!(get(&drops), 1);
+    permit.send(Tracked::new(1, &drops)); // never fails, nobody will read it
+    assert!(tx.try_send(Tracked::new(2, &drops)).is_err());
+    assert_eq!(
+        get(&drops),
+        2,
+        "the rejected value came back and was dropped"
+    );
+    drop(tx); // the last handle: the channel drops the permit's value
+    assert_eq!(get(&drops), 3);
+}
