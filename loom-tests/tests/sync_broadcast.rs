@@ -51,3 +51,26 @@ fn lagged_under_concurrency() {
         t.join().unwrap();
     });
 }
+
+/// A receiver re-polled with a different waker replaces the stored one outside the
+/// lock (clone, re-lock, re-check): a send landing in that gap is not lost.
+#[test]
+fn waker_replacement_vs_send() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    loom::model(|| {
+        let (tx, mut rx) = broadcast::channel::<i32>(1);
+        {
+            let first = pin!(rx.recv());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert_eq!(first.poll(&mut cx), Poll::Pending);
+        }
+        let t = thread::spawn(move || {
+            tx.send(7).unwrap();
+        });
+        // `block_on`'s waker differs from the stored no-op one.
+        assert_eq!(block_on(rx.recv()), Ok(7));
+        t.join().unwrap();
+    });
+}

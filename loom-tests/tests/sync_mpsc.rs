@@ -103,3 +103,44 @@ fn send_wait_vs_close() {
         assert_eq!(got.len(), if sent { 2 } else { 1 });
     });
 }
+
+/// A permit released after `close` (a sender still alive) makes the closed channel idle:
+/// the receiver must be woken and see `None`.
+#[test]
+fn permit_release_after_close_wakes_receiver() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<i32>(1);
+        let keep = tx.clone();
+        let t = thread::spawn(move || {
+            if let Ok(p) = tx.try_reserve() {
+                drop(p);
+            }
+        });
+        rx.close();
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+        drop(keep);
+    });
+}
+
+/// A `reserve` waiting for a slot races with the release of that slot and `close`:
+/// whether it is granted before the close (then fails after it), fails at the close, or
+/// completes and drops its permit, the receiver ends with `None`.
+#[test]
+fn waiting_reserve_vs_close_wakes_receiver() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<i32>(1);
+        let keep = tx.clone();
+        let held = tx.clone().try_reserve_owned().unwrap();
+        let t = thread::spawn(move || {
+            if let Ok(p) = block_on(tx.reserve()) {
+                drop(p);
+            }
+        });
+        drop(held);
+        rx.close();
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+        drop(keep);
+    });
+}

@@ -5,7 +5,6 @@ mod sync_util;
 use loom::thread;
 use magpie_sync::Mutex;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 use sync_util::block_on;
@@ -42,7 +41,7 @@ fn handoff_to_dropped_waiter_is_passed_on() {
         let m2 = m.clone();
         let t = thread::spawn(move || drop(block_on(m2.lock())));
         {
-            let mut a = pin!(m.lock());
+            let mut a = Box::pin(m.lock());
             let _ = a.as_mut().poll(&mut Context::from_waker(Waker::noop()));
             drop(g);
             drop(a);

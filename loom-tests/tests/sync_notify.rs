@@ -5,7 +5,6 @@ mod sync_util;
 use loom::thread;
 use magpie_sync::Notify;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 use sync_util::block_on;
@@ -27,7 +26,7 @@ fn notify_one_vs_notified_drop_passes_it_on() {
         let n = Arc::new(Notify::new());
         let n2 = n.clone();
         {
-            let mut a = pin!(n.notified());
+            let mut a = Box::pin(n.notified());
             let _ = a.as_mut().poll(&mut Context::from_waker(Waker::noop()));
             let t = thread::spawn(move || n2.notify_one());
             // Drop `a` while the notification may be landing on it.
@@ -56,6 +55,46 @@ fn notify_waiters_vs_enable() {
             }
             block_on(notified);
         }
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn notified_owned_in_another_thread_vs_notify_one() {
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let fut = n.clone().notified_owned();
+        let t = thread::spawn(move || block_on(fut));
+        n.notify_one();
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn notified_owned_drop_passes_notify_one_on() {
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let mut a = Box::pin(n.clone().notified_owned());
+        assert!(!a.as_mut().enable());
+        let n2 = n.clone();
+        let t = thread::spawn(move || n2.notify_one());
+        drop(a);
+        t.join().unwrap();
+        block_on(n.clone().notified_owned());
+    });
+}
+
+/// A queued `Notified` re-polled with a different waker swaps it outside the lock: a
+/// `notify_one` landing in that gap is not lost.
+#[test]
+fn notified_waker_replacement_vs_notify_one() {
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let mut a = Box::pin(n.notified());
+        let _ = a.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let n2 = n.clone();
+        let t = thread::spawn(move || n2.notify_one());
+        block_on(a);
         t.join().unwrap();
     });
 }

@@ -30,3 +30,18 @@ fn sender_drop_wakes_changed() {
         t.join().unwrap();
     });
 }
+
+/// Two senders dropped concurrently: the channel closes exactly when the last goes.
+#[test]
+fn two_senders_drop_concurrently_then_closed() {
+    loom::model(|| {
+        let (tx1, mut rx) = watch::channel(0);
+        let tx2 = tx1.clone();
+        let t = thread::spawn(move || drop(tx2));
+        assert!(rx.has_changed().is_ok(), "tx1 still keeps it open");
+        drop(tx1);
+        t.join().unwrap();
+        assert!(rx.has_changed().is_err());
+        assert!(block_on(rx.changed()).is_err());
+    });
+}

@@ -69,22 +69,26 @@ impl Barrier {
     /// future afterwards does not take the arrival back (so the round can complete with
     /// fewer tasks actually waiting), as in tokio.
     pub async fn wait(&self) -> BarrierWaitResult {
-        let notified = {
-            let mut st = self.state.lock();
-            st.arrived += 1;
-            if st.arrived == self.n {
-                st.arrived = 0;
-                st.generation = st.generation.wrapping_add(1);
-                drop(st);
-                self.notify.notify_waiters();
-                return BarrierWaitResult(true);
-            }
-            // Created under the lock, before the leader can bump the generation and
-            // notify, so that notification reaches it.
-            self.notify.notified()
-        };
-        notified.await;
-        BarrierWaitResult(false)
+        // One budget unit for the whole wait, also for the leader (which never waits).
+        crate::util::cooperative(async {
+            let notified = {
+                let mut st = self.state.lock();
+                st.arrived += 1;
+                if st.arrived == self.n {
+                    st.arrived = 0;
+                    st.generation = st.generation.wrapping_add(1);
+                    drop(st);
+                    self.notify.notify_waiters();
+                    return BarrierWaitResult(true);
+                }
+                // Created under the lock, before the leader can bump the generation and
+                // notify, so that notification reaches it.
+                self.notify.notified_unbudgeted()
+            };
+            notified.await;
+            BarrierWaitResult(false)
+        })
+        .await
     }
 }
 

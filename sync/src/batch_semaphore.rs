@@ -75,6 +75,15 @@ pub(crate) enum TryAcquireError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AcquireError;
 
+/// Outcome of [`Semaphore::take`].
+enum Take {
+    Acquired,
+    /// Queued (WAITERS set); this many permits are still needed.
+    Queued(usize),
+    Closed,
+    NoPermits,
+}
+
 struct Waiter {
     ptrs: Pointers<Waiter>,
     /// Accessed only with the queue lock held.
@@ -131,19 +140,53 @@ impl Semaphore {
 
     /// Takes `n` permits now, or fails. Never barges past queued waiters.
     pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
+        match self.take(n, false) {
+            Take::Acquired => Ok(()),
+            Take::Closed => Err(TryAcquireError::Closed),
+            Take::NoPermits | Take::Queued(_) => Err(TryAcquireError::NoPermits),
+        }
+    }
+
+    /// The one acquire step, a CAS loop on the state word. Takes `n` permits if no
+    /// waiter is queued and enough are available. Otherwise, with `queue` (the caller
+    /// holds the queue lock and will link a node), takes every available permit in the
+    /// same CAS that sets WAITERS and returns how many are still needed.
+    fn take(&self, n: usize, queue: bool) -> Take {
         let mut cur = self.state.load(Acquire);
         loop {
             if cur & CLOSED != 0 {
-                return Err(TryAcquireError::Closed);
+                return Take::Closed;
             }
-            if cur & WAITERS != 0 || (cur >> SHIFT) < n {
-                return Err(TryAcquireError::NoPermits);
+            let avail = cur >> SHIFT;
+            let (next, res) = if cur & WAITERS == 0 && avail >= n {
+                (cur - (n << SHIFT), Take::Acquired)
+            } else if queue {
+                // WAITERS implies avail == 0, so this takes all that is there.
+                (WAITERS, Take::Queued(n - avail))
+            } else {
+                return Take::NoPermits;
+            };
+            match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => return res,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Removes up to `n` available permits (also from a closed semaphore); returns how
+    /// many were removed.
+    pub(crate) fn forget(&self, n: usize) -> usize {
+        let mut cur = self.state.load(Acquire);
+        loop {
+            let take = n.min(cur >> SHIFT);
+            if take == 0 {
+                return 0;
             }
             match self
                 .state
-                .compare_exchange_weak(cur, cur - (n << SHIFT), AcqRel, Acquire)
+                .compare_exchange_weak(cur, cur - (take << SHIFT), AcqRel, Acquire)
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => return take,
                 Err(actual) => cur = actual,
             }
         }
@@ -292,7 +335,10 @@ impl fmt::Debug for Semaphore {
 enum AcqState {
     Init,
     Queued,
+    /// Completed on the first poll (the lock-free or the locked attempt).
     Done,
+    /// Completed after waiting in the queue.
+    DoneQueued,
 }
 
 /// Future of [`Semaphore::acquire`]: resolves once `num` permits are held by the caller.
@@ -314,7 +360,6 @@ impl Acquire<'_> {
         (this.sem, &this.node, this.num, &mut this.state)
     }
 
-    /// Registers without a waker if not yet queued; used by `enable`-style callers.
     fn poll_inner(
         sem: &Semaphore,
         node: &Waiter,
@@ -322,113 +367,122 @@ impl Acquire<'_> {
         state: &mut AcqState,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
-        match *state {
-            AcqState::Init => {
-                if num == 0 {
-                    *state = AcqState::Done;
-                    return Poll::Ready(if sem.is_closed() {
-                        Err(AcquireError)
-                    } else {
-                        Ok(())
-                    });
-                }
-                match sem.try_acquire(num) {
-                    Ok(()) => {
-                        *state = AcqState::Done;
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(TryAcquireError::Closed) => {
-                        *state = AcqState::Done;
-                        return Poll::Ready(Err(AcquireError));
-                    }
-                    Err(TryAcquireError::NoPermits) => {}
-                }
-                assert!(
-                    num <= Semaphore::MAX_PERMITS,
-                    "cannot acquire more than MAX_PERMITS"
-                );
-                let mut guard = sem.waiters.lock();
-                let mut cur = sem.state.load(Acquire);
-                loop {
-                    if cur & CLOSED != 0 {
-                        *state = AcqState::Done;
-                        return Poll::Ready(Err(AcquireError));
-                    }
-                    let avail = cur >> SHIFT;
-                    if cur & WAITERS == 0 && avail >= num {
-                        match sem.state.compare_exchange_weak(
-                            cur,
-                            cur - (num << SHIFT),
-                            AcqRel,
-                            Acquire,
-                        ) {
-                            Ok(_) => {
-                                *state = AcqState::Done;
-                                return Poll::Ready(Ok(()));
-                            }
-                            Err(actual) => {
-                                cur = actual;
-                                continue;
-                            }
-                        }
-                    }
-                    // Take what is there and queue for the rest.
-                    debug_assert!(avail < num);
-                    match sem
-                        .state
-                        .compare_exchange_weak(cur, WAITERS, AcqRel, Acquire)
-                    {
-                        Ok(_) => {
-                            node.remaining.store(num - avail, Relaxed);
-                            // SAFETY: the node is not linked yet; the lock is held.
-                            node.waker
-                                .with_mut(|p| unsafe { *p = Some(cx.waker().clone()) });
-                            // SAFETY: the node lives in a pinned future whose `Drop`
-                            // unlinks it (under this lock) before it is freed.
-                            unsafe { guard.push_back(NonNull::from(node)) };
-                            *state = AcqState::Queued;
-                            return Poll::Pending;
-                        }
-                        Err(actual) => cur = actual,
-                    }
-                }
-            }
-            AcqState::Queued => {
-                match node.remaining.load(Acquire) {
-                    0 => {
-                        *state = AcqState::Done;
-                        return Poll::Ready(Ok(()));
-                    }
-                    NODE_CLOSED => {
-                        *state = AcqState::Done;
-                        return Poll::Ready(Err(AcquireError));
-                    }
-                    _ => {}
-                }
-                let _guard = sem.waiters.lock();
-                match node.remaining.load(Acquire) {
-                    0 => {
-                        *state = AcqState::Done;
-                        Poll::Ready(Ok(()))
-                    }
-                    NODE_CLOSED => {
-                        *state = AcqState::Done;
-                        Poll::Ready(Err(AcquireError))
-                    }
-                    _ => {
-                        // SAFETY: the lock is held.
-                        node.waker.with_mut(|p| unsafe {
-                            match &*p {
-                                Some(w) if w.will_wake(cx.waker()) => {}
-                                _ => *p = Some(cx.waker().clone()),
-                            }
-                        });
-                        Poll::Pending
-                    }
-                }
-            }
-            AcqState::Done => panic!("Acquire polled after completion"),
+        let res = match *state {
+            AcqState::Init => Self::poll_first(sem, node, num, state, cx),
+            AcqState::Queued => Self::poll_queued(sem, node, cx),
+            AcqState::Done | AcqState::DoneQueued => panic!("Acquire polled after completion"),
+        };
+        if res.is_ready() {
+            *state = match *state {
+                AcqState::Queued => AcqState::DoneQueued,
+                _ => AcqState::Done,
+            };
         }
+        res
+    }
+
+    /// First poll: the lock-free attempt, then (under the lock) take what is there and
+    /// queue the node for the rest.
+    fn poll_first(
+        sem: &Semaphore,
+        node: &Waiter,
+        num: usize,
+        state: &mut AcqState,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        if num == 0 {
+            return Poll::Ready(if sem.is_closed() {
+                Err(AcquireError)
+            } else {
+                Ok(())
+            });
+        }
+        match sem.take(num, false) {
+            Take::Acquired => return Poll::Ready(Ok(())),
+            Take::Closed => return Poll::Ready(Err(AcquireError)),
+            Take::NoPermits | Take::Queued(_) => {}
+        }
+        assert!(
+            num <= Semaphore::MAX_PERMITS,
+            "cannot acquire more than MAX_PERMITS"
+        );
+        // Cloned before the lock: a user waker's clone (or drop) never runs under it.
+        // Declared before the guard, so an unused clone is dropped after the unlock.
+        let waker = cx.waker().clone();
+        let mut guard = sem.waiters.lock();
+        match sem.take(num, true) {
+            Take::Acquired => Poll::Ready(Ok(())),
+            Take::Closed | Take::NoPermits => Poll::Ready(Err(AcquireError)),
+            Take::Queued(rem) => {
+                node.remaining.store(rem, Relaxed);
+                // SAFETY: the node is not linked yet; the lock is held.
+                node.waker.with_mut(|p| unsafe { *p = Some(waker) });
+                // SAFETY: the node lives in a pinned future whose `Drop` unlinks it
+                // (under this lock) before it is freed.
+                unsafe { guard.push_back(NonNull::from(node)) };
+                *state = AcqState::Queued;
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The node's outcome, if it has one (readable without the lock).
+    fn outcome(node: &Waiter) -> Option<Result<(), AcquireError>> {
+        match node.remaining.load(Acquire) {
+            0 => Some(Ok(())),
+            NODE_CLOSED => Some(Err(AcquireError)),
+            _ => None,
+        }
+    }
+
+    /// Later polls: completed, or still queued (then the stored waker is updated; a new
+    /// one is cloned, and the old one dropped, outside the lock).
+    fn poll_queued(
+        sem: &Semaphore,
+        node: &Waiter,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        if let Some(res) = Self::outcome(node) {
+            return Poll::Ready(res);
+        }
+        {
+            let _guard = sem.waiters.lock();
+            if let Some(res) = Self::outcome(node) {
+                return Poll::Ready(res);
+            }
+            // SAFETY: the lock is held.
+            let same = node
+                .waker
+                .with(|p| unsafe { matches!(&*p, Some(w) if w.will_wake(cx.waker())) });
+            if same {
+                return Poll::Pending;
+            }
+        }
+        let new = cx.waker().clone();
+        let guard = sem.waiters.lock();
+        if let Some(res) = Self::outcome(node) {
+            drop(guard);
+            return Poll::Ready(res);
+        }
+        // SAFETY: the lock is held.
+        let old = node.waker.with_mut(|p| unsafe { (*p).replace(new) });
+        drop(guard);
+        drop(old);
+        Poll::Pending
+    }
+}
+
+impl Acquire<'_> {
+    /// Whether it completed after waiting in the queue (rather than at its first poll,
+    /// whose CAS also checked that the semaphore was open).
+    #[inline]
+    pub(crate) fn waited(&self) -> bool {
+        self.state == AcqState::DoneQueued
+    }
+
+    /// The number of permits it asks for.
+    pub(crate) fn permits(&self) -> usize {
+        self.num
     }
 }
 

@@ -18,7 +18,8 @@
 //! re-poll, removed on drop); a send wakes all of them.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::loom::sync::{Arc, Mutex};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::notify::Notify;
 use futures_core::Stream;
 use magpie_base::coop;
 use std::fmt;
@@ -113,10 +114,19 @@ struct Shared<T> {
     tail: Mutex<Tail<T>>,
     mask: u64,
     tx_count: AtomicUsize,
+    /// Live `WeakSender` handles (reporting only).
+    weak_count: AtomicUsize,
+    /// Woken when the last receiver goes (`Sender::closed`).
+    notify_rx_gone: Notify,
 }
 
 /// Sends to every receiver; cloneable. See [`channel`].
 pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A sender that does not keep the channel open; [`WeakSender::upgrade`] it to send.
+pub struct WeakSender<T> {
     shared: Arc<Shared<T>>,
 }
 
@@ -125,6 +135,10 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     next: u64,
     id: u64,
+    /// The last poll registered a waker (so the entry probably still exists): a poll
+    /// that finds nothing then clones the waker only if it must replace it; otherwise it
+    /// clones before locking, so it locks once.
+    registered: bool,
 }
 
 /// Creates a broadcast channel keeping the last `capacity` values (rounded up to a power
@@ -173,6 +187,8 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         }),
         mask: cap as u64 - 1,
         tx_count: AtomicUsize::new(1),
+        weak_count: AtomicUsize::new(0),
+        notify_rx_gone: Notify::new(),
     });
     (
         Sender {
@@ -182,6 +198,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             shared,
             next: 0,
             id: 0,
+            registered: false,
         },
     )
 }
@@ -189,6 +206,18 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 fn wake_all(wakers: Vec<(u64, Waker)>) {
     for (_, w) in wakers {
         w.wake();
+    }
+}
+
+impl<T: Clone> Sender<T> {
+    /// A sender of a new channel with no receiver yet (see [`subscribe`](Sender::subscribe));
+    /// `capacity` as for [`channel`].
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0.
+    pub fn new(capacity: usize) -> Self {
+        channel(capacity).0
     }
 }
 
@@ -241,6 +270,95 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// A [`WeakSender`] for this channel.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.weak_count.fetch_add(1, Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Number of live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
+
+    /// Waits until every receiver is gone (returns at once if none is left).
+    /// Cancel-safe.
+    pub async fn closed(&self) {
+        crate::util::cooperative(async {
+            loop {
+                let notified = self.shared.notify_rx_gone.notified_unbudgeted();
+                if self.receiver_count() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A sender, unless every (strong) sender is already gone.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut cur = self.shared.tx_count.load(Acquire);
+        loop {
+            if cur == 0 {
+                return None;
+            }
+            match self
+                .shared
+                .tx_count
+                .compare_exchange_weak(cur, cur + 1, AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    return Some(Sender {
+                        shared: self.shared.clone(),
+                    });
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Number of live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.weak_count.fetch_add(1, Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.weak_count.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::WeakSender")
+            .finish_non_exhaustive()
+    }
 }
 
 fn new_receiver<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
@@ -254,6 +372,7 @@ fn new_receiver<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
         shared: shared.clone(),
         next,
         id,
+        registered: false,
     }
 }
 
@@ -305,7 +424,14 @@ impl<T: Clone> Receiver<T> {
     }
 
     /// Receives from synchronous code, blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `recv().await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        crate::util::assert_not_in_runtime("blocking_recv");
         crate::util::block_on::block_on(self.recv())
     }
 
@@ -317,47 +443,86 @@ impl<T: Clone> Receiver<T> {
         Poll::Ready(res)
     }
 
+    /// One receive attempt under the lock. A waker to store is cloned outside the
+    /// lock (dropping the guard and retrying), and a replaced waker is dropped after
+    /// the unlock: a user waker's `clone` or `Drop` may itself use this channel.
     fn recv_locked(&mut self, waker: Option<&Waker>) -> Poll<Result<T, RecvError>> {
-        let mut tail = self.shared.tail.lock();
-        if self.next == tail.pos {
+        // Declared before the guard: dropped (if unused) after the unlock.
+        let Receiver {
+            shared,
+            next,
+            id,
+            registered,
+        } = self;
+        let mut fresh: Option<Waker> = if *registered { None } else { waker.cloned() };
+        loop {
+            let mut tail = shared.tail.lock();
+            if *next != tail.pos {
+                *registered = false;
+                return Poll::Ready(take_value(shared.mask, next, tail));
+            }
             if tail.closed {
+                *registered = false;
                 return Poll::Ready(Err(RecvError::Closed));
             }
-            if let Some(w) = waker {
-                let id = self.id;
-                match tail.waiters.iter_mut().find(|(i, _)| *i == id) {
-                    Some((_, old)) if old.will_wake(w) => {}
-                    Some((_, old)) => *old = w.clone(),
-                    None => tail.waiters.push((id, w.clone())),
+            let Some(w) = waker else {
+                return Poll::Pending;
+            };
+            *registered = true;
+            let id = *id;
+            // An unused `fresh` is dropped after the guard (declared before it).
+            let entry = tail.waiters.iter_mut().find(|(i, _)| *i == id);
+            match entry {
+                Some((_, old)) if old.will_wake(w) => return Poll::Pending,
+                Some((_, old)) if fresh.is_some() => {
+                    let replaced = std::mem::replace(old, fresh.take().unwrap());
+                    drop(tail);
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                None if fresh.is_some() => {
+                    tail.waiters.push((id, fresh.take().unwrap()));
+                    return Poll::Pending;
+                }
+                _ => {
+                    drop(tail);
+                    fresh = Some(w.clone());
                 }
             }
-            return Poll::Pending;
         }
-        let cap = self.shared.mask + 1;
-        let idx = (self.next & self.shared.mask) as usize;
-        if tail.buf[idx].pos != self.next {
-            // Overwritten: skip to the oldest value still held.
-            let oldest = tail.pos.wrapping_sub(cap);
-            let missed = oldest.wrapping_sub(self.next);
-            self.next = oldest;
-            return Poll::Ready(Err(RecvError::Lagged(missed)));
-        }
-        let slot = &mut tail.buf[idx];
-        slot.rem -= 1;
-        let v = if slot.rem == 0 {
-            slot.val.take()
-        } else {
-            slot.val.clone()
-        };
-        self.next = self.next.wrapping_add(1);
-        drop(tail);
-        Poll::Ready(Ok(v.expect("slot read by every receiver already")))
     }
 
     /// A new receiver that sees values sent from now on (not this one's backlog).
     pub fn resubscribe(&self) -> Self {
         new_receiver(&self.shared)
     }
+}
+
+/// Takes value `*next` (which the sender has already written).
+fn take_value<T: Clone>(
+    mask: u64,
+    next: &mut u64,
+    mut tail: MutexGuard<'_, Tail<T>>,
+) -> Result<T, RecvError> {
+    let cap = mask + 1;
+    let idx = (*next & mask) as usize;
+    if tail.buf[idx].pos != *next {
+        // Overwritten: skip to the oldest value still held.
+        let oldest = tail.pos.wrapping_sub(cap);
+        let missed = oldest.wrapping_sub(*next);
+        *next = oldest;
+        return Err(RecvError::Lagged(missed));
+    }
+    let slot = &mut tail.buf[idx];
+    slot.rem -= 1;
+    let v = if slot.rem == 0 {
+        slot.val.take()
+    } else {
+        slot.val.clone()
+    };
+    *next = next.wrapping_add(1);
+    drop(tail);
+    Ok(v.expect("slot read by every receiver already"))
 }
 
 impl<T> Receiver<T> {
@@ -376,14 +541,35 @@ impl<T> Receiver<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Whether every sender is gone (values still held can be received).
+    pub fn is_closed(&self) -> bool {
+        self.shared.tail.lock().closed
+    }
+
+    /// Number of live senders.
+    pub fn sender_strong_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Number of live weak senders.
+    pub fn sender_weak_count(&self) -> usize {
+        self.shared.weak_count.load(Acquire)
+    }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut tail = self.shared.tail.lock();
         tail.rx_count -= 1;
+        let last = tail.rx_count == 0;
         let id = self.id;
-        tail.waiters.retain(|(i, _)| *i != id);
+        // Moved out and dropped after the unlock (a waker's `Drop` may use the channel).
+        let waker = tail
+            .waiters
+            .iter()
+            .position(|(i, _)| *i == id)
+            .map(|at| tail.waiters.swap_remove(at));
         // Release the values this receiver still counted for.
         let cap = self.shared.mask + 1;
         let oldest = tail.pos.saturating_sub(cap);
@@ -401,7 +587,11 @@ impl<T> Drop for Receiver<T> {
             p = p.wrapping_add(1);
         }
         drop(tail);
+        drop(waker);
         drop(dropped);
+        if last {
+            self.shared.notify_rx_gone.notify_waiters();
+        }
     }
 }
 

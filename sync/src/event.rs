@@ -56,12 +56,15 @@ impl Event {
     ///
     /// Cancel-safe.
     pub async fn wait(&self) {
-        // Created before the check, so a `set` after the check is never missed.
-        let notified = self.notify.notified();
-        if self.is_set() {
-            return;
-        }
-        notified.await;
+        crate::util::cooperative(async {
+            // Created before the check, so a `set` after the check is never missed.
+            let notified = self.notify.notified_unbudgeted();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        })
+        .await
     }
 }
 

@@ -18,6 +18,8 @@
 //! | [`Event`] | a settable flag tasks wait on | `Event` |
 //! | [`Barrier`] | rendezvous of `n` tasks | `Barrier` |
 //! | [`OnceCell`] | lazily, asynchronously initialised value | |
+//! | [`SetOnce`] | a value set once, awaited by others | |
+//! | [`Condition`] | condition variable used with [`Mutex`] | `Condition` |
 //! | [`gather!`], [`gather_all`], [`try_gather!`], [`try_gather_all`] | run futures concurrently in this task, collect outputs | `gather` |
 //! | [`as_completed`] | a `Stream` of outputs in completion order | `as_completed` |
 //! | [`wait`], [`ReturnWhen`] | wait until first done / first error / all done | `wait` |
@@ -32,8 +34,10 @@ mod barrier;
 mod batch_semaphore;
 pub mod broadcast;
 mod combinators;
+mod condition;
 mod event;
 mod once_cell;
+mod set_once;
 mod util;
 
 pub mod mpsc;
@@ -51,9 +55,10 @@ pub use combinators::{
     AsCompleted, GatherAll, ReturnWhen, TryGatherAll, Wait, as_completed, gather_all,
     try_gather_all, wait,
 };
+pub use condition::Condition;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use notify::{Notified, Notify};
+pub use notify::{Notified, Notify, OwnedNotified};
 pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
@@ -61,6 +66,7 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
 
 /// Runs a future to completion on the current thread (parking it between polls).
 ///

@@ -125,9 +125,11 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Panics
     ///
-    /// Never by itself, but calling it on an async runtime's worker thread blocks that
-    /// worker (and may deadlock it): use `lock().await` there.
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `lock().await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        crate::util::assert_not_in_runtime("blocking_lock");
         crate::util::block_on::block_on(self.lock())
     }
 

@@ -36,11 +36,14 @@ use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::util::linked_list::{Link, LinkedList, Pointers};
 use crate::util::wake_list::WakeList;
+use magpie_base::coop;
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker, ready};
 
 const EMPTY: usize = 0;
 const WAITING: usize = 1;
@@ -94,6 +97,12 @@ struct Waiter {
 // SAFETY: `waker` and `ptrs` are accessed only under the list lock; the rest is atomic.
 unsafe impl Sync for Waiter {}
 
+// A panic while a `Notify` is in use leaves no broken invariant behind: every state
+// change is one atomic step or is completed under the list lock (tokio's `Notify` is
+// unwind-safe too).
+impl std::panic::UnwindSafe for Notify {}
+impl std::panic::RefUnwindSafe for Notify {}
+
 // SAFETY: `ptrs` is a field of the node.
 unsafe impl Link for Waiter {
     unsafe fn pointers(node: NonNull<Self>) -> NonNull<Pointers<Self>> {
@@ -115,10 +124,31 @@ enum State {
 /// on).
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
-    notify: &'a Notify,
+    inner: Inner<&'a Notify>,
+}
+
+/// Future of [`Notify::notified_owned`]: a [`Notified`] that owns an `Arc<Notify>`, so
+/// it is `'static` (it can be stored, or moved into a spawned task). Cancel-safe as
+/// `Notified`.
+#[must_use = "futures do nothing unless polled"]
+pub struct OwnedNotified {
+    inner: Inner<Arc<Notify>>,
+}
+
+/// The waiting future behind [`Notified`] and [`OwnedNotified`], generic over how it
+/// holds the `Notify`.
+struct Inner<N: Deref<Target = Notify>> {
+    notify: N,
     state: State,
     /// Call counter bits when the future was created.
     captured: usize,
+    /// Spends the cooperative budget (public futures do; internal users wrap the whole
+    /// operation instead, see `util::cooperative`).
+    budgeted: bool,
+    /// Whether the queued node holds a waker (owner-local: notifiers take the waker
+    /// only when they complete the node). A poll of a node queued by `enable` without
+    /// one clones the waker before taking the lock, so it locks once.
+    waker_stored: bool,
     node: Waiter,
 }
 
@@ -146,17 +176,24 @@ impl Notify {
     /// method returns, even before it is first polled; a `notify_one` reaches it only once
     /// it is queued (first poll or [`Notified::enable`]) or as a stored permit.
     pub fn notified(&self) -> Notified<'_> {
-        let s = self.state.load(SeqCst);
         Notified {
-            notify: self,
-            state: State::Init,
-            captured: s & !LOW,
-            node: Waiter {
-                ptrs: Pointers::new(),
-                waker: UnsafeCell::new(None),
-                notification: AtomicUsize::new(NONE),
-                epoch: AtomicUsize::new(0),
-            },
+            inner: Inner::new(self, true),
+        }
+    }
+
+    /// Like [`notified`](Notify::notified), for an `Arc<Notify>`: the future owns the
+    /// `Arc` and so is `'static`.
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            inner: Inner::new(self, true),
+        }
+    }
+
+    /// A `Notified` that does not spend the budget (for primitives that spend it once
+    /// for their whole operation).
+    pub(crate) fn notified_unbudgeted(&self) -> Notified<'_> {
+        Notified {
+            inner: Inner::new(self, false),
         }
     }
 
@@ -174,6 +211,24 @@ impl Notify {
             }
         }
         let mut guard = self.waiters.lock();
+        let waker = self.notify_one_locked(&mut guard);
+        drop(guard);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes the longest-waiting task if one is queued; stores nothing otherwise (the
+    /// `notify_one` of a condition variable).
+    pub(crate) fn notify_one_waiter(&self) {
+        if low(self.state.load(SeqCst)) != WAITING {
+            return;
+        }
+        let mut guard = self.waiters.lock();
+        // WAITING only changes under the lock.
+        if low(self.state.load(SeqCst)) != WAITING {
+            return;
+        }
         let waker = self.notify_one_locked(&mut guard);
         drop(guard);
         if let Some(w) = waker {
@@ -268,11 +323,174 @@ impl fmt::Debug for Notify {
     }
 }
 
-impl Notified<'_> {
-    fn project(self: Pin<&mut Self>) -> (&Notify, &mut State, usize, &Waiter) {
+impl<N: Deref<Target = Notify>> Inner<N> {
+    fn new(notify: N, budgeted: bool) -> Self {
+        let s = notify.state.load(SeqCst);
+        Inner {
+            notify,
+            state: State::Init,
+            captured: s & !LOW,
+            budgeted,
+            waker_stored: false,
+            node: Waiter {
+                ptrs: Pointers::new(),
+                waker: UnsafeCell::new(None),
+                notification: AtomicUsize::new(NONE),
+                epoch: AtomicUsize::new(0),
+            },
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn project(self: Pin<&mut Self>) -> (&Notify, &mut State, usize, &Waiter, &mut bool) {
         // SAFETY: `node` is never moved out of the pinned future.
         let this = unsafe { self.get_unchecked_mut() };
-        (this.notify, &mut this.state, this.captured, &this.node)
+        (
+            &this.notify,
+            &mut this.state,
+            this.captured,
+            &this.node,
+            &mut this.waker_stored,
+        )
+    }
+
+    fn enable(self: Pin<&mut Self>) -> bool {
+        self.poll_notified(None).is_ready()
+    }
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.budgeted {
+            return self.poll_notified(Some(cx.waker()));
+        }
+        let mut coop = ready!(coop::poll_proceed(cx));
+        ready!(self.poll_notified(Some(cx.waker())));
+        coop.made_progress();
+        Poll::Ready(())
+    }
+
+    /// Consumes a stored permit or a `notify_waiters` call seen since creation.
+    fn try_complete_lock_free(notify: &Notify, captured: usize) -> bool {
+        let mut cur = notify.state.load(SeqCst);
+        loop {
+            if cur & !LOW != captured {
+                return true;
+            }
+            if low(cur) != NOTIFIED {
+                return false;
+            }
+            match notify
+                .state
+                .compare_exchange(cur, with_low(cur, EMPTY), SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    fn poll_notified(self: Pin<&mut Self>, waker: Option<&Waker>) -> Poll<()> {
+        let (notify, state, captured, node, stored) = self.project();
+        let res = match *state {
+            State::Done => Poll::Ready(()),
+            State::Init => {
+                *stored = waker.is_some();
+                Self::poll_first(notify, state, captured, node, waker)
+            }
+            State::Waiting => Self::poll_waiting(notify, node, waker, stored),
+        };
+        if res.is_ready() {
+            *state = State::Done;
+        }
+        res
+    }
+
+    fn poll_first(
+        notify: &Notify,
+        state: &mut State,
+        captured: usize,
+        node: &Waiter,
+        waker: Option<&Waker>,
+    ) -> Poll<()> {
+        if Self::try_complete_lock_free(notify, captured) {
+            return Poll::Ready(());
+        }
+        // Cloned before the lock (a user waker's clone or drop never runs under it);
+        // declared before the guard, so an unused clone is dropped after the unlock.
+        let waker = waker.cloned();
+        let mut guard = notify.waiters.lock();
+        let mut cur = notify.state.load(SeqCst);
+        loop {
+            if cur & !LOW != captured {
+                return Poll::Ready(());
+            }
+            let next = match low(cur) {
+                NOTIFIED => with_low(cur, EMPTY),
+                EMPTY => with_low(cur, WAITING),
+                _ => break,
+            };
+            match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
+                Ok(_) if low(cur) == NOTIFIED => return Poll::Ready(()),
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        node.epoch.store(captured, Relaxed);
+        // SAFETY: not linked yet; lock held.
+        node.waker.with_mut(|p| unsafe { *p = waker });
+        // SAFETY: the node lives in this pinned future, whose `Drop` unlinks it under
+        // the lock before it is freed.
+        unsafe { guard.push_back(NonNull::from(node)) };
+        *state = State::Waiting;
+        Poll::Pending
+    }
+
+    /// A queued future polled again: done, or the stored waker is updated (the new one
+    /// cloned, and the old one dropped, outside the lock).
+    fn poll_waiting(
+        notify: &Notify,
+        node: &Waiter,
+        waker: Option<&Waker>,
+        stored: &mut bool,
+    ) -> Poll<()> {
+        let notified = || node.notification.load(Acquire) != NONE;
+        if notified() {
+            return Poll::Ready(());
+        }
+        let Some(waker) = waker else {
+            return Poll::Pending;
+        };
+        if *stored {
+            let _guard = notify.waiters.lock();
+            if notified() {
+                return Poll::Ready(());
+            }
+            // SAFETY: lock held.
+            let same = node
+                .waker
+                .with(|p| unsafe { matches!(&*p, Some(w) if w.will_wake(waker)) });
+            if same {
+                return Poll::Pending;
+            }
+        }
+        let new = waker.clone();
+        let guard = notify.waiters.lock();
+        if notified() {
+            drop(guard);
+            return Poll::Ready(());
+        }
+        // SAFETY: lock held.
+        let old = node.waker.with_mut(|p| unsafe { (*p).replace(new) });
+        *stored = true;
+        drop(guard);
+        drop(old);
+        Poll::Pending
+    }
+}
+
+impl<'a> Notified<'a> {
+    fn inner(self: Pin<&mut Self>) -> Pin<&mut Inner<&'a Notify>> {
+        // SAFETY: `inner` is structurally pinned: never moved out of the pinned future.
+        unsafe { self.map_unchecked_mut(|s| &mut s.inner) }
     }
 
     /// Queues this future now, without waiting to be polled, so that it can receive a
@@ -282,86 +500,7 @@ impl Notified<'_> {
     /// Useful to close the gap between checking a condition and awaiting: enable, check,
     /// then await.
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        self.poll_notified(None).is_ready()
-    }
-
-    fn poll_notified(self: Pin<&mut Self>, waker: Option<&Waker>) -> Poll<()> {
-        let (notify, state, captured, node) = self.project();
-        match *state {
-            State::Done => Poll::Ready(()),
-            State::Init => {
-                let mut cur = notify.state.load(SeqCst);
-                loop {
-                    if cur & !LOW != captured {
-                        *state = State::Done;
-                        return Poll::Ready(());
-                    }
-                    if low(cur) != NOTIFIED {
-                        break;
-                    }
-                    match notify
-                        .state
-                        .compare_exchange(cur, with_low(cur, EMPTY), SeqCst, SeqCst)
-                    {
-                        Ok(_) => {
-                            *state = State::Done;
-                            return Poll::Ready(());
-                        }
-                        Err(actual) => cur = actual,
-                    }
-                }
-                let mut guard = notify.waiters.lock();
-                let mut cur = notify.state.load(SeqCst);
-                loop {
-                    if cur & !LOW != captured {
-                        *state = State::Done;
-                        return Poll::Ready(());
-                    }
-                    let next = match low(cur) {
-                        NOTIFIED => with_low(cur, EMPTY),
-                        EMPTY => with_low(cur, WAITING),
-                        _ => break,
-                    };
-                    match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
-                        Ok(_) if low(cur) == NOTIFIED => {
-                            *state = State::Done;
-                            return Poll::Ready(());
-                        }
-                        Ok(_) => break,
-                        Err(actual) => cur = actual,
-                    }
-                }
-                node.epoch.store(captured, Relaxed);
-                // SAFETY: not linked yet; lock held.
-                node.waker.with_mut(|p| unsafe { *p = waker.cloned() });
-                // SAFETY: the node lives in this pinned future, whose `Drop` unlinks it
-                // under the lock before it is freed.
-                unsafe { guard.push_back(NonNull::from(node)) };
-                *state = State::Waiting;
-                Poll::Pending
-            }
-            State::Waiting => {
-                if node.notification.load(Acquire) != NONE {
-                    *state = State::Done;
-                    return Poll::Ready(());
-                }
-                let _guard = notify.waiters.lock();
-                if node.notification.load(Acquire) != NONE {
-                    *state = State::Done;
-                    return Poll::Ready(());
-                }
-                if let Some(waker) = waker {
-                    // SAFETY: lock held.
-                    node.waker.with_mut(|p| unsafe {
-                        match &*p {
-                            Some(w) if w.will_wake(waker) => {}
-                            _ => *p = Some(waker.clone()),
-                        }
-                    });
-                }
-                Poll::Pending
-            }
-        }
+        self.inner().enable()
     }
 }
 
@@ -369,16 +508,36 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_notified(Some(cx.waker()))
+        self.inner().poll(cx)
     }
 }
 
-impl Drop for Notified<'_> {
+impl OwnedNotified {
+    fn inner(self: Pin<&mut Self>) -> Pin<&mut Inner<Arc<Notify>>> {
+        // SAFETY: `inner` is structurally pinned: never moved out of the pinned future.
+        unsafe { self.map_unchecked_mut(|s| &mut s.inner) }
+    }
+
+    /// Queues this future now; see [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        self.inner().enable()
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner().poll(cx)
+    }
+}
+
+impl<N: Deref<Target = Notify>> Drop for Inner<N> {
     fn drop(&mut self) {
         if self.state != State::Waiting {
             return;
         }
-        let notify = self.notify;
+        let notify = &*self.notify;
         let mut guard = notify.waiters.lock();
         match self.node.notification.load(Acquire) {
             NONE => {
@@ -391,6 +550,11 @@ impl Drop for Notified<'_> {
                         notify.state.store(with_low(cur, EMPTY), SeqCst);
                     }
                 }
+                // Taken now, dropped after the unlock.
+                // SAFETY: lock held (the node is unlinked, nobody else reaches it).
+                let waker = self.node.waker.with_mut(|p| unsafe { (*p).take() });
+                drop(guard);
+                drop(waker);
             }
             ONE => {
                 // We were handed a `notify_one` but never returned Ready: pass it on.
@@ -408,7 +572,15 @@ impl Drop for Notified<'_> {
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
-            .field("state", &self.state)
+            .field("state", &self.inner.state)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("state", &self.inner.state)
             .finish()
     }
 }

@@ -182,6 +182,9 @@ impl<T> OnceCell<T> {
         Fut: Future<Output = Result<T, E>>,
     {
         if self.initialized() {
+            // Completing without waiting still spends budget (the acquire below spends
+            // it on the other path).
+            magpie_base::coop::consume_budget().await;
             return Ok(self.get_unchecked());
         }
         match self.semaphore.acquire(1).await {

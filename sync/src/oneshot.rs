@@ -245,8 +245,15 @@ impl<T> Receiver<T> {
         Err(TryRecvError::Empty)
     }
 
-    /// Waits for the value, blocking the thread. Do not call it from an async task.
+    /// Waits for the value, blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `.await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::util::assert_not_in_runtime("blocking_recv");
         crate::util::block_on::block_on(self)
     }
 

@@ -199,12 +199,26 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Shared access from synchronous code, blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `read().await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        crate::util::assert_not_in_runtime("blocking_read");
         crate::util::block_on::block_on(self.read())
     }
 
     /// Exclusive access from synchronous code, blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (it would block the tasks of
+    /// that thread): use `write().await` there, or call it from `spawn_blocking`.
+    #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        crate::util::assert_not_in_runtime("blocking_write");
         crate::util::block_on::block_on(self.write())
     }
 }

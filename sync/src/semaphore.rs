@@ -124,14 +124,7 @@ impl Semaphore {
     /// Removes up to `n` available permits without waiting; returns how many were
     /// removed.
     pub fn forget_permits(&self, n: usize) -> usize {
-        let mut take = n.min(self.available_permits());
-        while take > 0 {
-            if self.ll.try_acquire(take).is_ok() {
-                return take;
-            }
-            take = take.min(self.available_permits());
-        }
-        0
+        self.ll.forget(n)
     }
 
     /// Waits for one permit.

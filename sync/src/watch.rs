@@ -7,7 +7,7 @@
 //! with `Notify::notify_waiters`. A receiver remembers the version it last saw;
 //! `changed()` completes when the current version differs. Because `changed()` creates
 //! its `Notified` before it reads the version, a send after that read always reaches it.
-//! CLOSED is set when the sender is dropped.
+//! CLOSED is set when the last sender is dropped.
 
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
@@ -60,7 +60,9 @@ struct Shared<T> {
     value: RwLock<T>,
     state: AtomicUsize,
     rx_count: AtomicUsize,
-    /// Woken on every send and when the sender goes.
+    /// Live senders; the last one to go closes the channel.
+    tx_count: AtomicUsize,
+    /// Woken on every send and when the last sender goes.
     notify_rx: Notify,
     /// Woken when the last receiver goes.
     notify_tx: Notify,
@@ -103,6 +105,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         value: RwLock::new(init),
         state: AtomicUsize::new(0),
         rx_count: AtomicUsize::new(1),
+        tx_count: AtomicUsize::new(1),
         notify_rx: Notify::new(),
         notify_tx: Notify::new(),
     });
@@ -180,8 +183,12 @@ impl<T> Receiver<T> {
     ///
     /// Cancel-safe: dropping the future loses nothing; the unseen value stays unseen.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
+        crate::util::cooperative(self.changed_inner()).await
+    }
+
+    async fn changed_inner(&mut self) -> Result<(), RecvError> {
         loop {
-            let notified = self.shared.notify_rx.notified();
+            let notified = self.shared.notify_rx.notified_unbudgeted();
             let s = self.shared.state.load(SeqCst);
             if s & !CLOSED != self.version {
                 self.version = s & !CLOSED;
@@ -201,22 +208,25 @@ impl<T> Receiver<T> {
         mut f: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
         let shared = self.shared.clone();
-        loop {
-            let notified = shared.notify_rx.notified();
-            {
-                let guard = shared.value.read();
-                let s = shared.state.load(SeqCst);
-                self.version = s & !CLOSED;
-                if f(&guard) {
-                    drop(guard);
-                    return Ok(self.borrow_and_update());
+        let found = crate::util::cooperative(async {
+            loop {
+                let notified = shared.notify_rx.notified_unbudgeted();
+                {
+                    let guard = shared.value.read();
+                    let s = shared.state.load(SeqCst);
+                    self.version = s & !CLOSED;
+                    if f(&guard) {
+                        return Ok(());
+                    }
+                    if s & CLOSED != 0 {
+                        return Err(RecvError(()));
+                    }
                 }
-                if s & CLOSED != 0 {
-                    return Err(RecvError(()));
-                }
+                notified.await;
             }
-            notified.await;
-        }
+        })
+        .await;
+        found.map(|()| self.borrow_and_update())
     }
 
     /// Whether both receivers watch the same channel.
@@ -310,13 +320,16 @@ impl<T> Sender<T> {
 
     /// Waits until every receiver is gone. Cancel-safe.
     pub async fn closed(&self) {
-        loop {
-            let notified = self.shared.notify_tx.notified();
-            if self.is_closed() {
-                return;
+        crate::util::cooperative(async {
+            loop {
+                let notified = self.shared.notify_tx.notified_unbudgeted();
+                if self.is_closed() {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
-        }
+        })
+        .await
     }
 
     /// A new receiver; the current value counts as seen.
@@ -332,10 +345,34 @@ impl<T> Sender<T> {
     pub fn receiver_count(&self) -> usize {
         self.shared.rx_count.load(Acquire)
     }
+
+    /// Number of live senders.
+    pub fn sender_count(&self) -> usize {
+        self.shared.tx_count.load(Acquire)
+    }
+
+    /// Whether both senders feed the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Another sender of the same channel (tokio 1.37's multi-sender watch); the
+    /// channel closes when the last sender is dropped.
+    fn clone(&self) -> Self {
+        self.shared.tx_count.fetch_add(1, Relaxed);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        if self.shared.tx_count.fetch_sub(1, AcqRel) != 1 {
+            return;
+        }
         self.shared.state.fetch_or(CLOSED, SeqCst);
         self.shared.notify_rx.notify_waiters();
     }

@@ -89,7 +89,7 @@ fn values_dropped_exactly_once() {
 fn stream_and_threads() {
     let (tx, rx) = broadcast::channel(1024);
     let t = std::thread::spawn(move || {
-        for i in 0..500 {
+        for i in 0..size(500, 30) {
             tx.send(i).unwrap();
         }
     });
@@ -106,5 +106,5 @@ fn stream_and_threads() {
         }
     }
     t.join().unwrap();
-    assert_eq!(got, (0..500).collect::<Vec<_>>());
+    assert_eq!(got, (0..size(500, 30)).collect::<Vec<_>>());
 }

@@ -163,7 +163,7 @@ fn senders_and_receiver_vanish_mid_stream() {
                 let tx = tx.clone();
                 let (drops, sent, created) = (drops.clone(), sent.clone(), created.clone());
                 std::thread::spawn(move || {
-                    for i in 0..200 {
+                    for i in 0..size(200, 10) {
                         created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         match tx.blocking_send(Tracked::new(t * 1000 + i, &drops)) {
                             Ok(()) => {
@@ -194,7 +194,7 @@ fn senders_and_receiver_vanish_mid_stream() {
         assert_eq!(get(&drops), get(&created));
         assert!(received <= get(&sent));
         if stop_after == 0 {
-            assert_eq!(received, 600);
+            assert_eq!(received, 3 * size(200, 10));
         }
     }
 }
@@ -203,7 +203,7 @@ fn senders_and_receiver_vanish_mid_stream() {
 fn many_producers_every_message_once_in_per_producer_order() {
     for bounded in [true, false] {
         const P: usize = 4;
-        const N: usize = 5000;
+        const N: usize = size(5000, 100);
         let (btx, mut brx) = mpsc::channel::<(usize, usize)>(16);
         let (utx, mut urx) = mpsc::unbounded_channel::<(usize, usize)>();
         let threads: Vec<_> = (0..P)

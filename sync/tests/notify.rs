@@ -117,12 +117,12 @@ fn ping_pong_threads() {
     let b = Arc::new(Notify::new());
     let (a2, b2) = (a.clone(), b.clone());
     let t = std::thread::spawn(move || {
-        for _ in 0..10_000 {
+        for _ in 0..size(10_000, 30) {
             block_on(a2.notified());
             b2.notify_one();
         }
     });
-    for _ in 0..10_000 {
+    for _ in 0..size(10_000, 30) {
         a.notify_one();
         block_on(b.notified());
     }

@@ -73,7 +73,7 @@ fn stress_readers_and_writers() {
         .map(|i| {
             let l = l.clone();
             std::thread::spawn(move || {
-                for _ in 0..2000 {
+                for _ in 0..size(2000, 20) {
                     if i % 2 == 0 {
                         let mut g = l.blocking_write();
                         g.0 += 1;
@@ -89,5 +89,6 @@ fn stress_readers_and_writers() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!(*l.try_read().unwrap(), (4000, 4000));
+    let writes = 2 * size(2000, 20) as u64;
+    assert_eq!(*l.try_read().unwrap(), (writes, writes));
 }

@@ -158,7 +158,7 @@ fn stress_never_exceeds_permits() {
         .map(|i| {
             let (s, inside, max) = (s.clone(), inside.clone(), max.clone());
             std::thread::spawn(move || {
-                for _ in 0..2000 {
+                for _ in 0..size(2000, 20) {
                     block_on(async {
                         let n = if i % 3 == 0 { 2 } else { 1 };
                         let _p = s.acquire_many(n).await.unwrap();

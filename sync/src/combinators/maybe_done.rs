@@ -136,11 +136,16 @@ pub fn thread_rng_n(n: u32) -> u32 {
     RNG.with(|rng| {
         let mut x = rng.get();
         if x == 0 {
-            // Seed from the thread-local's address and the clock.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
+            // Seed from the thread-local's address and the clock (not under miri,
+            // whose isolation has no clock).
+            let t = if cfg!(miri) {
+                0
+            } else {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0)
+            };
             x = (rng as *const Cell<u64> as u64) ^ t ^ 0x9E37_79B9_7F4A_7C15;
             if x == 0 {
                 x = 1;

@@ -45,6 +45,7 @@
 
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use magpie_base::coop;
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -267,6 +268,22 @@ impl<F: Future> FutureSet<F> {
             }
         }
         Poll::Pending
+    }
+}
+
+impl<F: Future> FutureSet<F> {
+    /// The output of a child that is already finished, if any, without waiting (the
+    /// building block of `JoinSet::try_join_next`). Never consults the cooperative
+    /// budget: the children are polled unconstrained, so a sweep of many finished
+    /// children is not cut short once the calling task's budget is spent. It does not
+    /// register a waker; children it polls and leaves pending are re-queued only when
+    /// they wake.
+    pub fn try_next(&mut self) -> Option<(usize, F::Output)> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match coop::with_unconstrained(|| self.poll_next(&mut cx)) {
+            Poll::Ready(r) => r,
+            Poll::Pending => None,
+        }
     }
 }
 

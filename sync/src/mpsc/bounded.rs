@@ -1,10 +1,8 @@
 //! The bounded flavour.
 
-use super::chan::{self, Bounded, Chan};
-use super::error::{SendError, TryRecvError, TrySendError};
+use super::chan::{self, Bounded, receiver_methods};
+use super::error::{SendError, TrySendError};
 use crate::batch_semaphore as bs;
-use crate::loom::sync::Arc;
-use futures_core::Stream;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -16,7 +14,7 @@ pub struct Sender<T> {
 
 /// A sender that does not keep the channel open; [`WeakSender::upgrade`] it to send.
 pub struct WeakSender<T> {
-    chan: Arc<Chan<T, Bounded>>,
+    chan: chan::WeakTx<T, Bounded>,
 }
 
 /// Receives from a bounded channel. See [`channel`].
@@ -35,6 +33,13 @@ pub struct OwnedPermit<T> {
     chan: Option<chan::Tx<T, Bounded>>,
 }
 
+/// `n` reserved slots, handed out one [`Permit`] at a time; see
+/// [`Sender::reserve_many`]. Dropping it gives the slots not handed out back.
+pub struct PermitIterator<'a, T> {
+    chan: &'a chan::Tx<T, Bounded>,
+    n: usize,
+}
+
 /// Creates a bounded channel holding at most `buffer` queued messages.
 ///
 /// # Panics
@@ -42,18 +47,18 @@ pub struct OwnedPermit<T> {
 /// If `buffer` is 0 (or above `Semaphore::MAX_PERMITS`).
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
-    let (tx, rx) = chan::channel(Bounded {
-        sem: bs::Semaphore::new(buffer),
-        bound: buffer,
-    });
+    let (tx, rx) = chan::channel(Bounded::new(buffer));
     (Sender { chan: tx }, Receiver { chan: rx })
 }
 
-impl<T> Sender<T> {
-    fn sem(&self) -> &bs::Semaphore {
-        &self.chan.chan.semaphore.sem
+fn map_try(e: bs::TryAcquireError) -> TrySendError<()> {
+    match e {
+        bs::TryAcquireError::Closed => TrySendError::Closed(()),
+        bs::TryAcquireError::NoPermits => TrySendError::Full(()),
     }
+}
 
+impl<T> Sender<T> {
     /// Sends `value`, waiting for capacity (FIFO among waiting senders). Fails, handing
     /// the value back, if the receiver is closed or gone.
     ///
@@ -62,18 +67,18 @@ impl<T> Sender<T> {
     /// the value across a cancellation, [`reserve`](Sender::reserve) first (cancel-safe),
     /// then [`Permit::send`].
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        match self.sem().acquire(1).await {
+        match self.chan.reserve(1).await {
             Ok(()) => {
                 self.chan.send(value);
                 Ok(())
             }
-            Err(_) => Err(SendError(value)),
+            Err(()) => Err(SendError(value)),
         }
     }
 
     /// Sends `value` if there is capacity now.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.sem().try_acquire(1) {
+        match self.chan.try_reserve(1) {
             Ok(()) => {
                 self.chan.send(value);
                 Ok(())
@@ -83,48 +88,80 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends from synchronous code, blocking the thread while the channel is full. Do
-    /// not call it from an async task.
+    /// Sends from synchronous code, blocking the thread while the channel is full.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a magpie runtime (use `send().await`, or call
+    /// it from `spawn_blocking`).
+    #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        crate::util::assert_not_in_runtime("blocking_send");
         crate::util::block_on::block_on(self.send(value))
     }
 
     /// Waits for capacity and reserves one slot.
     ///
     /// Cancel-safe: dropping the future never loses capacity (a slot granted meanwhile is
-    /// handed on); only the place in the queue of waiting senders is lost. This is the
-    /// building block of `send_timeout` and of `select!` loops that must not lose values.
+    /// handed on); only the place in the queue of waiting senders is lost. Fails if the
+    /// receiver closes first, also when a slot had just been assigned.
     pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        match self.sem().acquire(1).await {
+        match self.chan.reserve(1).await {
             Ok(()) => Ok(Permit { chan: &self.chan }),
-            Err(_) => Err(SendError(())),
+            Err(()) => Err(SendError(())),
+        }
+    }
+
+    /// Waits for `n` slots, reserved together; the iterator hands them out as
+    /// [`Permit`]s. Fails if the receiver closes first, or if `n` exceeds
+    /// [`max_capacity`](Sender::max_capacity). Cancel-safe as `reserve`.
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        match self.chan.reserve(n).await {
+            Ok(()) => Ok(PermitIterator {
+                chan: &self.chan,
+                n,
+            }),
+            Err(()) => Err(SendError(())),
         }
     }
 
     /// Reserves one slot if there is capacity now.
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
-        match self.sem().try_acquire(1) {
-            Ok(()) => Ok(Permit { chan: &self.chan }),
-            Err(bs::TryAcquireError::Closed) => Err(TrySendError::Closed(())),
-            Err(bs::TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
+        self.chan.try_reserve(1).map_err(map_try)?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Reserves `n` slots if there is capacity for all of them now. `Full` also when `n`
+    /// exceeds [`max_capacity`](Sender::max_capacity).
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        if n > self.max_capacity() {
+            return Err(TrySendError::Full(()));
         }
+        self.chan.try_reserve(n).map_err(map_try)?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
     }
 
     /// Like [`reserve`](Sender::reserve) but the permit owns the sender (so it can move
     /// into another task). Cancel-safe as `reserve`.
     pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
-        match self.sem().acquire(1).await {
+        match self.chan.reserve(1).await {
             Ok(()) => Ok(OwnedPermit {
                 chan: Some(self.chan),
             }),
-            Err(_) => Err(SendError(())),
+            Err(()) => Err(SendError(())),
         }
     }
 
     /// Like [`try_reserve`](Sender::try_reserve), owning the sender; hands the sender
     /// back on failure.
     pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
-        match self.sem().try_acquire(1) {
+        match self.chan.try_reserve(1) {
             Ok(()) => Ok(OwnedPermit {
                 chan: Some(self.chan),
             }),
@@ -135,7 +172,7 @@ impl<T> Sender<T> {
 
     /// Waits until the receiver is closed or dropped. Cancel-safe.
     pub async fn closed(&self) {
-        self.chan.closed().await
+        crate::util::cooperative(self.chan.closed()).await
     }
 
     /// Whether the receiver is closed or dropped.
@@ -145,12 +182,12 @@ impl<T> Sender<T> {
 
     /// Free slots now.
     pub fn capacity(&self) -> usize {
-        self.sem().available_permits()
+        self.chan.capacity()
     }
 
     /// The capacity the channel was created with.
     pub fn max_capacity(&self) -> usize {
-        self.chan.chan.semaphore.bound
+        self.chan.max_capacity()
     }
 
     /// Whether both senders feed the same channel.
@@ -187,40 +224,33 @@ impl<T> Clone for Sender<T> {
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
-            .field("chan", &*self.chan.chan)
-            .finish()
+            .field("strong_count", &self.strong_count())
+            .finish_non_exhaustive()
     }
 }
 
 impl<T> WeakSender<T> {
     /// A sender, unless every (strong) sender is already gone.
     pub fn upgrade(&self) -> Option<Sender<T>> {
-        Chan::upgrade(&self.chan).map(|chan| Sender { chan })
+        self.chan.upgrade().map(|chan| Sender { chan })
     }
 
     /// Number of live senders.
     pub fn strong_count(&self) -> usize {
-        self.chan.weak_counts().0
+        self.chan.strong_count()
     }
 
     /// Number of live weak senders.
     pub fn weak_count(&self) -> usize {
-        self.chan.weak_counts().1
+        self.chan.weak_count()
     }
 }
 
 impl<T> Clone for WeakSender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_weak();
         WeakSender {
             chan: self.chan.clone(),
         }
-    }
-}
-
-impl<T> Drop for WeakSender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_weak();
     }
 }
 
@@ -230,98 +260,17 @@ impl<T> fmt::Debug for WeakSender<T> {
     }
 }
 
+receiver_methods!(Receiver);
+
 impl<T> Receiver<T> {
-    /// Receives the next message, or `None` once every sender is gone (or the receiver
-    /// was closed) and every queued message was received.
-    ///
-    /// Cancel-safe: a message is only taken out of the channel by the poll that returns
-    /// it, so dropping the future (e.g. in a `select!`) loses nothing.
-    pub async fn recv(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| self.chan.poll_recv(cx)).await
-    }
-
-    /// Receives up to `limit` messages into `buffer`, waiting only until there is at
-    /// least one. Returns how many were added (0: closed and drained, or `limit == 0`).
-    /// Cancel-safe, as [`recv`](Receiver::recv).
-    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        std::future::poll_fn(|cx| self.chan.poll_recv_many(cx, buffer, limit)).await
-    }
-
-    /// Takes a message if one is queued now.
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.chan.try_recv() {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(TryRecvError::Disconnected),
-            Err(()) => Err(TryRecvError::Empty),
-        }
-    }
-
-    /// Receives from synchronous code, blocking the thread. Do not call it from an async
-    /// task.
-    pub fn blocking_recv(&mut self) -> Option<T> {
-        crate::util::block_on::block_on(self.recv())
-    }
-
-    /// Polls for the next message (the building block of [`recv`](Receiver::recv)).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.poll_recv(cx)
-    }
-
-    /// Polls for up to `limit` messages; see [`recv_many`](Receiver::recv_many).
-    pub fn poll_recv_many(
-        &mut self,
-        cx: &mut Context<'_>,
-        buffer: &mut Vec<T>,
-        limit: usize,
-    ) -> Poll<usize> {
-        self.chan.poll_recv_many(cx, buffer, limit)
-    }
-
-    /// Closes the channel for sending (sends fail from now on, waiting senders wake with
-    /// an error) without dropping what is queued: keep receiving to drain it.
-    pub fn close(&mut self) {
-        self.chan.close();
-    }
-
-    /// Whether no more messages can be sent (closed, or every sender gone).
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
     /// Free slots now.
     pub fn capacity(&self) -> usize {
-        self.chan.chan.semaphore.sem.available_permits()
+        self.chan.chan().capacity()
     }
 
     /// The capacity the channel was created with.
     pub fn max_capacity(&self) -> usize {
-        self.chan.chan.semaphore.bound
-    }
-
-    /// Number of live senders.
-    pub fn sender_strong_count(&self) -> usize {
-        self.chan.sender_counts().0
-    }
-
-    /// Number of live weak senders.
-    pub fn sender_weak_count(&self) -> usize {
-        self.chan.sender_counts().1
-    }
-}
-
-impl<T> Stream for Receiver<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().chan.poll_recv(cx)
-    }
-}
-
-impl<T> fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver")
-            .field("chan", &*self.chan.chan)
-            .finish()
+        self.chan.chan().max_capacity()
     }
 }
 
@@ -335,7 +284,7 @@ impl<T> Permit<'_, T> {
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        self.chan.chan.semaphore.sem.release(1);
+        self.chan.release(1);
     }
 }
 
@@ -356,7 +305,7 @@ impl<T> OwnedPermit<T> {
     /// Gives the slot back unused, returning the sender.
     pub fn release(mut self) -> Sender<T> {
         let chan = self.chan.take().expect("permit used twice");
-        chan.chan.semaphore.sem.release(1);
+        chan.release(1);
         Sender { chan }
     }
 }
@@ -364,7 +313,7 @@ impl<T> OwnedPermit<T> {
 impl<T> Drop for OwnedPermit<T> {
     fn drop(&mut self) {
         if let Some(chan) = self.chan.take() {
-            chan.chan.semaphore.sem.release(1);
+            chan.release(1);
         }
     }
 }
@@ -372,5 +321,41 @@ impl<T> Drop for OwnedPermit<T> {
 impl<T> fmt::Debug for OwnedPermit<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPermit").finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit { chan: self.chan })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> std::iter::FusedIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            self.chan.release(self.n);
+        }
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish_non_exhaustive()
     }
 }

@@ -1,10 +1,14 @@
 //! The channel shared by the bounded and unbounded flavours: the block list, the
-//! receiver's waker, the sender count, and a capacity policy (`Semaphore`).
+//! receiver's waker, the sender counts, and a capacity policy (`Semaphore`); and the one
+//! receiver core ([`Rx`]) both flavours' receivers are made of.
 //!
 //! The capacity policy also tracks messages "in flight" (a bounded permit held, or an
 //! unbounded send counted, but not yet received), which lets a receiver that called
 //! `close` keep receiving until every message that was already admitted has arrived.
+//! Whoever makes a closed channel idle (the last permit released without a send, a
+//! cancelled or failed `reserve`) wakes the receiver, which then returns `None`.
 
+use super::error::TryRecvError;
 use super::list::{self, Read};
 use crate::batch_semaphore as bs;
 use crate::loom::cell::UnsafeCell;
@@ -14,6 +18,8 @@ use crate::notify::Notify;
 use crate::util::atomic_waker::AtomicWaker;
 use magpie_base::coop;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 /// Capacity policy of a channel flavour.
@@ -29,8 +35,17 @@ pub(crate) trait Semaphore {
 
 /// Bounded: a FIFO semaphore of `bound` permits, one per queued message.
 pub(crate) struct Bounded {
-    pub(crate) sem: bs::Semaphore,
-    pub(crate) bound: usize,
+    sem: bs::Semaphore,
+    bound: usize,
+}
+
+impl Bounded {
+    pub(crate) fn new(bound: usize) -> Self {
+        Bounded {
+            sem: bs::Semaphore::new(bound),
+            bound,
+        }
+    }
 }
 
 impl Semaphore for Bounded {
@@ -50,11 +65,15 @@ impl Semaphore for Bounded {
 
 /// Unbounded: `count << 1 | CLOSED`, where `count` is messages admitted and not yet
 /// received. A send increments it (failing once CLOSED is set), a receive decrements it.
-pub(crate) struct Unbounded(pub(crate) AtomicUsize);
+pub(crate) struct Unbounded(AtomicUsize);
 
 impl Unbounded {
+    pub(crate) fn new() -> Self {
+        Unbounded(AtomicUsize::new(0))
+    }
+
     /// Admits one message, unless closed.
-    pub(crate) fn try_admit(&self) -> bool {
+    fn try_admit(&self) -> bool {
         let mut cur = self.0.load(Acquire);
         loop {
             if cur & 1 != 0 {
@@ -94,12 +113,12 @@ pub(crate) struct Chan<T, S> {
     rx_waker: AtomicWaker,
     /// Woken (notify_waiters) when the receiver closes: `Sender::closed`.
     notify_rx_closed: Notify,
-    pub(crate) semaphore: S,
+    semaphore: S,
     /// Live `Sender` handles; the last one to go closes the list.
     tx_count: AtomicUsize,
-    /// Live `WeakSender` handles (reporting only).
+    /// Live weak sender handles (reporting only).
     tx_weak_count: AtomicUsize,
-    /// Only the receiver (through `&mut Rx`) and `Drop` touch this.
+    /// Only the receiver (through `&mut Rx`, or `&Rx` for `len`) and `Drop` touch this.
     rx_fields: UnsafeCell<RxFields<T>>,
 }
 
@@ -122,12 +141,17 @@ impl<T, S> Drop for Chan<T, S> {
 
 /// The senders' handle on the channel (counted).
 pub(crate) struct Tx<T, S> {
-    pub(crate) chan: Arc<Chan<T, S>>,
+    chan: Arc<Chan<T, S>>,
 }
 
-/// The receiver's handle on the channel.
+/// A weak sender handle (counted in `tx_weak_count`).
+pub(crate) struct WeakTx<T, S> {
+    chan: Arc<Chan<T, S>>,
+}
+
+/// The receiver's handle on the channel: the receiver core of both flavours.
 pub(crate) struct Rx<T, S: Semaphore> {
-    pub(crate) chan: Arc<Chan<T, S>>,
+    chan: Arc<Chan<T, S>>,
 }
 
 pub(crate) fn channel<T, S: Semaphore>(semaphore: S) -> (Tx<T, S>, Rx<T, S>) {
@@ -147,6 +171,24 @@ pub(crate) fn channel<T, S: Semaphore>(semaphore: S) -> (Tx<T, S>, Rx<T, S>) {
     (Tx { chan: chan.clone() }, Rx { chan })
 }
 
+impl<T, S: Semaphore> Chan<T, S> {
+    /// Wakes the receiver if the channel is closed and nothing is in flight any more:
+    /// its `recv` can now return `None`.
+    fn wake_rx_if_closed_and_idle(&self) {
+        if self.semaphore.is_closed() && self.semaphore.is_idle() {
+            self.rx_waker.wake();
+        }
+    }
+
+    fn strong_count(&self) -> usize {
+        self.tx_count.load(Acquire)
+    }
+
+    fn weak_count(&self) -> usize {
+        self.tx_weak_count.load(Acquire)
+    }
+}
+
 impl<T, S: Semaphore> Tx<T, S> {
     /// Pushes a message whose admission (permit or count) the caller already holds.
     pub(crate) fn send(&self, value: T) {
@@ -161,7 +203,7 @@ impl<T, S: Semaphore> Tx<T, S> {
     pub(crate) async fn closed(&self) {
         loop {
             // Created before the check: it sees any `notify_waiters` after this point.
-            let notified = self.chan.notify_rx_closed.notified();
+            let notified = self.chan.notify_rx_closed.notified_unbudgeted();
             if self.is_closed() {
                 return;
             }
@@ -173,9 +215,151 @@ impl<T, S: Semaphore> Tx<T, S> {
         Arc::ptr_eq(&self.chan, &other.chan)
     }
 
-    pub(crate) fn downgrade(&self) -> Arc<Chan<T, S>> {
+    pub(crate) fn downgrade(&self) -> WeakTx<T, S> {
         self.chan.tx_weak_count.fetch_add(1, Relaxed);
-        self.chan.clone()
+        WeakTx {
+            chan: self.chan.clone(),
+        }
+    }
+
+    pub(crate) fn strong_count(&self) -> usize {
+        self.chan.strong_count()
+    }
+
+    pub(crate) fn weak_count(&self) -> usize {
+        self.chan.weak_count()
+    }
+}
+
+impl<T> Tx<T, Unbounded> {
+    /// Admits and pushes `value`, or hands it back if the receiver is closed.
+    pub(crate) fn try_send_unbounded(&self, value: T) -> Result<(), T> {
+        if !self.chan.semaphore.try_admit() {
+            return Err(value);
+        }
+        self.send(value);
+        Ok(())
+    }
+}
+
+impl<T> Tx<T, Bounded> {
+    /// Takes `n` slots now, or fails.
+    pub(crate) fn try_reserve(&self, n: usize) -> Result<(), bs::TryAcquireError> {
+        self.chan.semaphore.sem.try_acquire(n)
+    }
+
+    /// Waits for `n` slots; fails once the receiver is closed (also when the slots were
+    /// assigned just before the close).
+    pub(crate) fn reserve(&self, n: usize) -> Reserve<'_, T> {
+        Reserve {
+            acquire: self.chan.semaphore.sem.acquire(n),
+            guard: IdleWake {
+                chan: &self.chan,
+                armed: true,
+            },
+        }
+    }
+
+    /// Gives back `n` slots that were reserved and not used.
+    pub(crate) fn release(&self, n: usize) {
+        self.chan.semaphore.sem.release(n);
+        self.chan.wake_rx_if_closed_and_idle();
+    }
+
+    /// Free slots now.
+    pub(crate) fn capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+
+    /// The capacity the channel was created with.
+    pub(crate) fn max_capacity(&self) -> usize {
+        self.chan.max_capacity()
+    }
+}
+
+impl<T> Chan<T, Bounded> {
+    /// Free slots now.
+    pub(crate) fn capacity(&self) -> usize {
+        self.semaphore.sem.available_permits()
+    }
+
+    /// The capacity the channel was created with.
+    pub(crate) fn max_capacity(&self) -> usize {
+        self.semaphore.bound
+    }
+}
+
+/// Future of [`Tx::reserve`].
+pub(crate) struct Reserve<'a, T> {
+    // Field order matters: the acquire is dropped (returning any permits it held)
+    // before the guard checks whether the closed channel became idle.
+    acquire: bs::Acquire<'a>,
+    guard: IdleWake<'a, T>,
+}
+
+/// Wakes a closed channel's receiver on drop if armed (see [`Chan::wake_rx_if_closed_and_idle`]).
+struct IdleWake<'a, T> {
+    chan: &'a Chan<T, Bounded>,
+    armed: bool,
+}
+
+impl<T> Drop for IdleWake<'_, T> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.chan.wake_rx_if_closed_and_idle();
+        }
+    }
+}
+
+impl<T> Future for Reserve<'_, T> {
+    type Output = Result<(), ()>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        // SAFETY: `acquire` is structurally pinned (never moved out); the other fields
+        // are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        let acquire = unsafe { Pin::new_unchecked(&mut this.acquire) };
+        let res = ready!(acquire.poll(cx));
+        let chan = this.guard.chan;
+        // A first-poll success was checked against CLOSED by its CAS; a grant made
+        // while queued may predate a close that happened since.
+        if res.is_ok() && !(this.acquire.waited() && chan.semaphore.is_closed()) {
+            this.guard.armed = false;
+            return Poll::Ready(Ok(()));
+        }
+        if res.is_ok() {
+            // Assigned just before the close: a closed channel admits nothing.
+            chan.semaphore.sem.release(this.acquire.permits());
+        }
+        this.guard.armed = false;
+        chan.wake_rx_if_closed_and_idle();
+        Poll::Ready(Err(()))
+    }
+}
+
+impl<T, S> WeakTx<T, S> {
+    /// A new sender, unless every sender is gone.
+    pub(crate) fn upgrade(&self) -> Option<Tx<T, S>> {
+        let mut cur = self.chan.tx_count.load(Acquire);
+        loop {
+            if cur == 0 {
+                return None;
+            }
+            match self
+                .chan
+                .tx_count
+                .compare_exchange_weak(cur, cur + 1, AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    return Some(Tx {
+                        chan: self.chan.clone(),
+                    });
+                }
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     pub(crate) fn strong_count(&self) -> usize {
@@ -187,37 +371,18 @@ impl<T, S: Semaphore> Tx<T, S> {
     }
 }
 
-impl<T, S> Chan<T, S> {
-    /// Upgrades a weak handle: a new sender, unless every sender is gone.
-    pub(crate) fn upgrade(this: &Arc<Self>) -> Option<Tx<T, S>> {
-        let mut cur = this.tx_count.load(Acquire);
-        loop {
-            if cur == 0 {
-                return None;
-            }
-            match this
-                .tx_count
-                .compare_exchange_weak(cur, cur + 1, AcqRel, Acquire)
-            {
-                Ok(_) => return Some(Tx { chan: this.clone() }),
-                Err(actual) => cur = actual,
-            }
+impl<T, S> Clone for WeakTx<T, S> {
+    fn clone(&self) -> Self {
+        self.chan.tx_weak_count.fetch_add(1, Relaxed);
+        WeakTx {
+            chan: self.chan.clone(),
         }
     }
+}
 
-    pub(crate) fn add_weak(&self) {
-        self.tx_weak_count.fetch_add(1, Relaxed);
-    }
-
-    pub(crate) fn drop_weak(&self) {
-        self.tx_weak_count.fetch_sub(1, Relaxed);
-    }
-
-    pub(crate) fn weak_counts(&self) -> (usize, usize) {
-        (
-            self.tx_count.load(Acquire),
-            self.tx_weak_count.load(Acquire),
-        )
+impl<T, S> Drop for WeakTx<T, S> {
+    fn drop(&mut self) {
+        self.chan.tx_weak_count.fetch_sub(1, Relaxed);
     }
 }
 
@@ -260,43 +425,62 @@ impl<T, S: Semaphore> Rx<T, S> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.chan.semaphore.is_closed() || self.chan.tx_count.load(Acquire) == 0
+        self.chan.semaphore.is_closed() || self.chan.strong_count() == 0
     }
 
-    pub(crate) fn sender_counts(&self) -> (usize, usize) {
-        self.chan.weak_counts()
+    /// Messages queued now.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: shared access to the receiver fields: the receiver is borrowed, so no
+        // `&mut` access (receive, close, drop) runs concurrently.
+        self.chan.rx_fields.with(|rx| unsafe { (*rx).list.len() })
     }
 
-    /// Takes a message without waiting. `Ok(None)`: closed and drained.
-    pub(crate) fn try_recv(&mut self) -> Result<Option<T>, ()> {
+    pub(crate) fn sender_strong_count(&self) -> usize {
+        self.chan.strong_count()
+    }
+
+    pub(crate) fn sender_weak_count(&self) -> usize {
+        self.chan.weak_count()
+    }
+
+    pub(crate) fn chan(&self) -> &Chan<T, S> {
+        &self.chan
+    }
+
+    /// Takes a message without waiting; never consults the budget.
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         self.with_rx(|rx, chan| match rx.list.pop() {
             Read::Value(v) => {
                 chan.semaphore.add_permit();
-                Ok(Some(v))
+                Ok(v)
             }
-            Read::Closed => Ok(None),
-            Read::Empty => {
-                if rx.rx_closed && chan.semaphore.is_idle() {
-                    Ok(None)
-                } else {
-                    Err(())
-                }
+            Read::Closed => Err(TryRecvError::Disconnected),
+            Read::Empty if rx.rx_closed && chan.semaphore.is_idle() => {
+                Err(TryRecvError::Disconnected)
             }
+            Read::Empty => Err(TryRecvError::Empty),
         })
+    }
+
+    /// `try_recv` as a poll result: `Pending` when empty.
+    fn poll_try(&mut self) -> Poll<Option<T>> {
+        match self.try_recv() {
+            Ok(v) => Poll::Ready(Some(v)),
+            Err(TryRecvError::Disconnected) => Poll::Ready(None),
+            Err(TryRecvError::Empty) => Poll::Pending,
+        }
     }
 
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut coop = ready!(coop::poll_proceed(cx));
-        if let Ok(v) = self.try_recv() {
+        if let Poll::Ready(v) = self.poll_try() {
             coop.made_progress();
             return Poll::Ready(v);
         }
         self.chan.rx_waker.register_by_ref(cx.waker());
-        if let Ok(v) = self.try_recv() {
-            coop.made_progress();
-            return Poll::Ready(v);
-        }
-        Poll::Pending
+        let res = ready!(self.poll_try());
+        coop.made_progress();
+        Poll::Ready(res)
     }
 
     /// Receives up to `limit` messages into `buf`, waiting only for the first.
@@ -317,11 +501,11 @@ impl<T, S: Semaphore> Rx<T, S> {
         let mut n = 1;
         while n < limit {
             match self.try_recv() {
-                Ok(Some(v)) => {
+                Ok(v) => {
                     buf.push(v);
                     n += 1;
                 }
-                _ => break,
+                Err(_) => break,
             }
         }
         Poll::Ready(n)
@@ -331,14 +515,21 @@ impl<T, S: Semaphore> Rx<T, S> {
 impl<T, S: Semaphore> Drop for Rx<T, S> {
     fn drop(&mut self) {
         self.close();
-        // Drop every queued message now (exactly once: each is popped once; messages
-        // pushed after this drain are dropped with the channel).
+        // Drop every queued message now, each exactly once (messages pushed after this
+        // drain are dropped with the channel). A panicking `Drop` of one message does
+        // not leak the others: the first panic is resumed after all were dropped.
+        let mut panic = None;
         self.with_rx(|rx, chan| {
             while let Read::Value(v) = rx.list.pop() {
                 chan.semaphore.add_permit();
-                drop(v);
+                crate::util::drop_catching(v, &mut panic);
             }
         });
+        // The channel may outlive us (senders): release our waker now.
+        drop(self.chan.rx_waker.take());
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
+        }
     }
 }
 
@@ -349,3 +540,108 @@ impl<T, S> fmt::Debug for Chan<T, S> {
             .finish_non_exhaustive()
     }
 }
+
+/// The receiver methods both flavours share, generated once over [`Rx`].
+macro_rules! receiver_methods {
+    ($Rx:ident) => {
+        impl<T> $Rx<T> {
+            /// Receives the next message, or `None` once every sender is gone (or the
+            /// receiver was closed) and every admitted message was received.
+            ///
+            /// Cancel-safe: a message is only taken out of the channel by the poll that
+            /// returns it, so dropping the future (e.g. in a `select!`) loses nothing.
+            pub async fn recv(&mut self) -> Option<T> {
+                std::future::poll_fn(|cx| self.chan.poll_recv(cx)).await
+            }
+
+            /// Receives up to `limit` messages into `buffer`, waiting only until there
+            /// is at least one. Returns how many were added (0: closed and drained, or
+            /// `limit == 0`). Cancel-safe, as `recv`.
+            pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+                std::future::poll_fn(|cx| self.chan.poll_recv_many(cx, buffer, limit)).await
+            }
+
+            /// Takes a message if one is queued now. Never waits, never spends the
+            /// cooperative budget.
+            pub fn try_recv(&mut self) -> Result<T, $crate::mpsc::error::TryRecvError> {
+                self.chan.try_recv()
+            }
+
+            /// Receives from synchronous code, blocking the thread.
+            ///
+            /// # Panics
+            ///
+            /// If called on a thread that drives a magpie runtime (use `recv().await`).
+            #[track_caller]
+            pub fn blocking_recv(&mut self) -> Option<T> {
+                $crate::util::assert_not_in_runtime("blocking_recv");
+                $crate::util::block_on::block_on(self.recv())
+            }
+
+            /// Polls for the next message (the building block of `recv`).
+            pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+                self.chan.poll_recv(cx)
+            }
+
+            /// Polls for up to `limit` messages; see `recv_many`.
+            pub fn poll_recv_many(
+                &mut self,
+                cx: &mut Context<'_>,
+                buffer: &mut Vec<T>,
+                limit: usize,
+            ) -> Poll<usize> {
+                self.chan.poll_recv_many(cx, buffer, limit)
+            }
+
+            /// Closes the channel for sending (sends fail from now on, waiting senders
+            /// wake with an error) without dropping what is queued: keep receiving to
+            /// drain it. `recv` returns `None` once every message admitted before the
+            /// close (including reserved permits) was received or given up.
+            pub fn close(&mut self) {
+                self.chan.close();
+            }
+
+            /// Whether no more messages can be sent (closed, or every sender gone).
+            pub fn is_closed(&self) -> bool {
+                self.chan.is_closed()
+            }
+
+            /// Number of messages queued now.
+            pub fn len(&self) -> usize {
+                self.chan.len()
+            }
+
+            /// Whether no message is queued now.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Number of live senders.
+            pub fn sender_strong_count(&self) -> usize {
+                self.chan.sender_strong_count()
+            }
+
+            /// Number of live weak senders.
+            pub fn sender_weak_count(&self) -> usize {
+                self.chan.sender_weak_count()
+            }
+        }
+
+        impl<T> futures_core::Stream for $Rx<T> {
+            type Item = T;
+
+            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+                self.get_mut().chan.poll_recv(cx)
+            }
+        }
+
+        impl<T> fmt::Debug for $Rx<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Rx))
+                    .field("chan", self.chan.chan())
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use receiver_methods;

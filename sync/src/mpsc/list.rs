@@ -245,6 +245,29 @@ impl<T> Rx<T> {
         Read::Empty
     }
 
+    /// Messages written and not yet read (a push still in progress is not counted).
+    pub(crate) fn len(&self) -> usize {
+        let mut n = 0;
+        let mut cur = Some(self.head);
+        while let Some(b) = cur {
+            // SAFETY: `head` and the blocks after it are live: only the receiver frees
+            // blocks (behind `head`), and it is not running (we are borrowed by it).
+            let block = unsafe { b.as_ref() };
+            let mut ready = block.ready.load(Acquire) & READY_MASK;
+            let index_block = self.index & !SLOT_MASK;
+            if block.start == index_block {
+                // Slots before `index` in its block were read already.
+                ready &= !((1 << (self.index & SLOT_MASK)) - 1);
+            } else if (block.start.wrapping_sub(index_block) as isize) < 0 {
+                // `head` may still be the block just read to the end: nothing unread.
+                ready = 0;
+            }
+            n += ready.count_ones() as usize;
+            cur = NonNull::new(block.next.load(Acquire));
+        }
+        n
+    }
+
     /// Frees blocks behind `head` that no sender can still be looking at.
     fn reclaim(&mut self) {
         while self.free_head != self.head {
@@ -269,9 +292,11 @@ impl<T> Rx<T> {
 }
 
 /// Drops every unread message and frees every block. Requires exclusive access to
-/// both halves (the channel is being dropped).
+/// both halves (the channel is being dropped). A message whose `Drop` panics does not
+/// stop the others from being dropped; the first panic is resumed at the end.
 pub(crate) fn drop_list<T>(tx: &mut Tx<T>, rx: &mut Rx<T>) {
     let _ = tx;
+    let mut panic = None;
     let mut cur = Some(rx.free_head);
     while let Some(b) = cur {
         // SAFETY: exclusive access: no sender or receiver is left.
@@ -281,12 +306,17 @@ pub(crate) fn drop_list<T>(tx: &mut Tx<T>, rx: &mut Rx<T>) {
             let index = block.start.wrapping_add(slot);
             let unread = (index.wrapping_sub(rx.index) as isize) >= 0;
             if unread && ready & (1 << slot) != 0 {
-                // SAFETY: written (ready bit) and never read (index >= rx.index).
-                block.slots[slot].with_mut(|p| unsafe { (*p).assume_init_drop() });
+                // SAFETY: written (ready bit) and never read (index >= rx.index); read
+                // out once here and dropped.
+                let v = block.slots[slot].with(|p| unsafe { (*p).assume_init_read() });
+                crate::util::drop_catching(v, &mut panic);
             }
         }
         cur = NonNull::new(block.next.load(Acquire));
         // SAFETY: exclusive access; the block is not used again.
         unsafe { Block::free(b) };
+    }
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
     }
 }

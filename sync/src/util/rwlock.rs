@@ -23,12 +23,6 @@ mod imp {
         pub(crate) fn write(&self) -> WriteGuard<'_, T> {
             self.0.write().unwrap()
         }
-        pub(crate) fn get_mut(&mut self) -> &mut T {
-            self.0.get_mut().unwrap()
-        }
-        pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner().unwrap()
-        }
     }
 
     impl<T> std::fmt::Debug for RwLock<T> {

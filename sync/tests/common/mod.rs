@@ -94,3 +94,31 @@ pub fn counter() -> Arc<AtomicUsize> {
 pub fn get(c: &Arc<AtomicUsize>) -> usize {
     c.load(Ordering::SeqCst)
 }
+
+/// Runs `f` on its own thread and returns its result, failing the test (instead of
+/// hanging it) if `f` has not finished within `secs` seconds.
+pub fn deadline<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(v) => {
+            let _ = t.join();
+            v
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match t.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            Ok(()) => unreachable!("the thread sent nothing and did not panic"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("timed out after {secs}s: the operation hangs (deadlock or lost wakeup)")
+        }
+    }
+}
+
+/// An iteration count for stress loops: `full` normally, `miri` under miri (which is
+/// thousands of times slower).
+pub const fn size(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
