@@ -118,6 +118,9 @@ pub(crate) fn runtime_state() -> EnterRuntime {
 pub(crate) struct EnterRuntimeGuard {
     _handle: SetCurrentGuard,
     prev_scheduler: SchedulerContext,
+    // Tells the crates below the runtime (magpie-sync's `blocking_*`) that this
+    // thread drives a runtime.
+    _in_runtime: magpie_base::context::InRuntimeGuard,
 }
 
 const NESTED_RUNTIME_MSG: &str = "Cannot start a runtime from within a runtime: \
@@ -146,6 +149,7 @@ pub(crate) fn enter_runtime(
     EnterRuntimeGuard {
         _handle: set_current(handle),
         prev_scheduler: CONTEXT.with(|c| c.scheduler.get()),
+        _in_runtime: magpie_base::context::set_in_runtime(true),
     }
 }
 
@@ -160,10 +164,13 @@ impl Drop for EnterRuntimeGuard {
 }
 
 /// Temporarily leaves the runtime (for `block_in_place`): restores on drop.
-pub(crate) struct ExitRuntimeGuard(EnterRuntime);
+pub(crate) struct ExitRuntimeGuard(EnterRuntime, magpie_base::context::InRuntimeGuard);
 
 pub(crate) fn exit_runtime() -> ExitRuntimeGuard {
-    ExitRuntimeGuard(CONTEXT.with(|c| c.runtime.replace(EnterRuntime::NotEntered)))
+    ExitRuntimeGuard(
+        CONTEXT.with(|c| c.runtime.replace(EnterRuntime::NotEntered)),
+        magpie_base::context::set_in_runtime(false),
+    )
 }
 
 impl Drop for ExitRuntimeGuard {

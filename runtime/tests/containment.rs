@@ -147,3 +147,35 @@ fn paused_clock_waits_for_blocking_work() {
         });
     });
 }
+
+/// A sync primitive's `blocking_*` method called on a runtime thread panics with
+/// advice instead of blocking the thread that drives the tasks; from `block_in_place`
+/// and the blocking pool it blocks as documented.
+#[test]
+fn blocking_calls_on_runtime_threads_panic_with_advice() {
+    for (name, mut b) in builders() {
+        let rt = b.enable_all().build().unwrap();
+        with_deadline(LIMIT, name, move || {
+            rt.block_on(async {
+                let (tx, rx) = magpie_sync::oneshot::channel::<u32>();
+                let caught =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.blocking_recv()));
+                let msg = caught.expect_err("blocking_recv blocked a runtime thread");
+                let msg = msg
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                assert!(msg.contains("Use the async version"), "{msg}");
+                drop(tx);
+                // The blocking pool is not a runtime thread: it may block.
+                let m = std::sync::Arc::new(magpie_sync::Mutex::new(5));
+                let m2 = m.clone();
+                let got = magpie_runtime::task::spawn_blocking(move || *m2.blocking_lock())
+                    .await
+                    .unwrap();
+                assert_eq!(got, 5);
+            });
+        });
+    }
+}
