@@ -164,18 +164,22 @@ impl Drop for EnterRuntimeGuard {
 }
 
 /// Temporarily leaves the runtime (for `block_in_place`): restores on drop.
-pub(crate) struct ExitRuntimeGuard(EnterRuntime, magpie_base::context::InRuntimeGuard);
+pub(crate) struct ExitRuntimeGuard {
+    prev: EnterRuntime,
+    // Unmarks the thread for magpie-base's `in_runtime` while blocking in place.
+    _in_runtime: magpie_base::context::InRuntimeGuard,
+}
 
 pub(crate) fn exit_runtime() -> ExitRuntimeGuard {
-    ExitRuntimeGuard(
-        CONTEXT.with(|c| c.runtime.replace(EnterRuntime::NotEntered)),
-        magpie_base::context::set_in_runtime(false),
-    )
+    ExitRuntimeGuard {
+        prev: CONTEXT.with(|c| c.runtime.replace(EnterRuntime::NotEntered)),
+        _in_runtime: magpie_base::context::set_in_runtime(false),
+    }
 }
 
 impl Drop for ExitRuntimeGuard {
     fn drop(&mut self) {
-        let prev = self.0;
+        let prev = self.prev;
         let _ = CONTEXT.try_with(|c| c.runtime.set(prev));
     }
 }

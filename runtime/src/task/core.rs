@@ -267,8 +267,8 @@ impl Trailer {
     /// # Safety
     /// COMPLETE and JOIN_WAKER are set: the runtime side may read the slot.
     pub(super) unsafe fn wake_join(&self) {
-        // SAFETY: with JOIN_WAKER set the handle no longer writes the slot.
         self.waker.with(|ptr| {
+            // SAFETY: with JOIN_WAKER set the handle no longer writes the slot.
             if let Some(w) = unsafe { &*ptr } {
                 w.wake_by_ref();
             }

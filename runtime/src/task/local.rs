@@ -251,8 +251,8 @@ impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
         let local = this.local;
         let future = &mut this.future;
         let res = local.scope_inner(&mut this.slot, || match future.as_mut() {
-            // SAFETY: see above; the future stays where it is until dropped.
             Some(f) => {
+                // SAFETY: see above; the future stays where it is until dropped.
                 let f = unsafe { Pin::new_unchecked(f) };
                 let r = f.poll(cx);
                 if r.is_ready() {
