@@ -243,3 +243,37 @@ fn block_in_place_loop_reuses_threads() {
         );
     });
 }
+
+/// `JoinSet::try_join_next` is not an async operation: a sweep of many finished
+/// tasks returns every one of them, whatever budget the calling task has left (it
+/// used to return `None` after ~128).
+#[test]
+fn try_join_next_sweeps_every_finished_task() {
+    for flavour in ["current_thread", "multi_thread"] {
+        with_deadline(LIMIT, flavour, move || {
+            let rt = if flavour == "current_thread" {
+                ct_all()
+            } else {
+                mt_all(2)
+            };
+            rt.block_on(async {
+                let mut set = magpie_runtime::task::JoinSet::new();
+                for i in 0..1_000u32 {
+                    set.spawn(async move { i });
+                }
+                // Let them all finish.
+                while set.len() > 0
+                    && magpie_runtime::runtime::Handle::current().num_alive_tasks() > 0
+                {
+                    yield_now().await;
+                }
+                let mut got = 0;
+                while let Some(r) = set.try_join_next() {
+                    r.unwrap();
+                    got += 1;
+                }
+                assert_eq!(got, 1_000, "{flavour}: try_join_next stopped early");
+            });
+        });
+    }
+}

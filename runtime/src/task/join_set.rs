@@ -10,7 +10,7 @@ use magpie_sync::__private::FutureSet;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// A handle that also reports its task's id with the output.
 pub(crate) struct WithId<T>(pub(crate) JoinHandle<T>);
@@ -145,11 +145,9 @@ impl<T: 'static> JoinSet<T> {
 
     /// Like [`try_join_next`](Self::try_join_next), with the finished task's id.
     pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.poll_join_next_with_id(&mut cx) {
-            Poll::Ready(r) => r,
-            Poll::Pending => None,
-        }
+        // Not an async operation: the sweep never consults the coop budget (it used
+        // to stop after ~128 finished tasks once the caller's budget was spent).
+        self.set.try_next().map(|(_, (id, r))| r.map(|t| (id, t)))
     }
 
     /// Polls for the next finished task: `Ready(None)` when the set is empty.
