@@ -8,36 +8,17 @@
 //! A lost wake-up shows up as a loom deadlock (the thread in `block_on` parks and
 //! nothing wakes it); every model counts drops of the futures it spawns.
 
+mod sync_util;
+
 use loom::thread;
 use magpie_runtime::runtime::{Builder, Runtime};
 use magpie_runtime::spawn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-
-/// `loom::model`, printing how many executions it explored (see with `--nocapture`).
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let n = Arc::new(AtomicUsize::new(0));
-    let n2 = n.clone();
-    loom::model(move || {
-        n2.fetch_add(1, SeqCst);
-        f();
-    });
-    eprintln!(
-        "{}: {} executions",
-        std::thread::current().name().unwrap_or("?"),
-        n.load(SeqCst)
-    );
-}
+use sync_util::{DropCount, model};
 
 fn rt() -> Runtime {
     Builder::new_current_thread().build().unwrap()
-}
-
-struct DropCount(Arc<AtomicUsize>);
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
 }
 
 /// A spawned task waits on a oneshot that another thread completes: the foreign wake

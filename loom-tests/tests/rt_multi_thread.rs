@@ -11,39 +11,20 @@
 //! A lost wake-up or a task stranded in a queue while every worker sleeps shows up as
 //! a loom deadlock (`block_on` never returns); futures count their drops.
 
+mod sync_util;
+
 use loom::thread;
 use magpie_runtime::runtime::{Builder, Runtime};
 use magpie_runtime::spawn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-
-/// `loom::model`, printing how many executions it explored (see with `--nocapture`).
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let n = Arc::new(AtomicUsize::new(0));
-    let n2 = n.clone();
-    loom::model(move || {
-        n2.fetch_add(1, SeqCst);
-        f();
-    });
-    eprintln!(
-        "{}: {} executions",
-        std::thread::current().name().unwrap_or("?"),
-        n.load(SeqCst)
-    );
-}
+use sync_util::{DropCount, model};
 
 fn rt(workers: usize) -> Runtime {
     Builder::new_multi_thread()
         .worker_threads(workers)
         .build()
         .unwrap()
-}
-
-struct DropCount(Arc<AtomicUsize>);
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
 }
 
 /// A task spawned from outside the workers (the global queue plus `notify_parked`)

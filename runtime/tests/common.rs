@@ -83,3 +83,12 @@ pub fn mt_all(n: usize) -> magpie_runtime::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// `ct_all()` for "current_thread", else `mt_all(workers)`.
+pub fn rt_all(flavour: &str, workers: usize) -> magpie_runtime::runtime::Runtime {
+    if flavour == "current_thread" {
+        ct_all()
+    } else {
+        mt_all(workers)
+    }
+}

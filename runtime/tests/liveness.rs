@@ -18,11 +18,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 fn block_on_yield_loop_lets_a_timer_fire() {
     for flavour in ["current_thread", "multi_thread"] {
         with_deadline(LIMIT, flavour, move || {
-            let rt = if flavour == "current_thread" {
-                ct_all()
-            } else {
-                mt_all(2)
-            };
+            let rt = rt_all(flavour, 2);
             rt.block_on(async {
                 let flag = Arc::new(AtomicBool::new(false));
                 let f = flag.clone();
@@ -138,11 +134,7 @@ fn yielded_task_runs_while_others_ping_pong() {
 fn budget_spinner_does_not_starve_a_yielder() {
     for flavour in ["current_thread", "multi_thread"] {
         with_deadline(LIMIT, flavour, move || {
-            let rt = if flavour == "current_thread" {
-                ct_all()
-            } else {
-                mt_all(1)
-            };
+            let rt = rt_all(flavour, 1);
             rt.block_on(async {
                 spawn(async {
                     let stop = Arc::new(AtomicBool::new(false));
@@ -251,11 +243,7 @@ fn block_in_place_loop_reuses_threads() {
 fn try_join_next_sweeps_every_finished_task() {
     for flavour in ["current_thread", "multi_thread"] {
         with_deadline(LIMIT, flavour, move || {
-            let rt = if flavour == "current_thread" {
-                ct_all()
-            } else {
-                mt_all(2)
-            };
+            let rt = rt_all(flavour, 2);
             rt.block_on(async {
                 let mut set = magpie_runtime::task::JoinSet::new();
                 for i in 0..1_000u32 {

@@ -43,3 +43,28 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
         *woken = false;
     }
 }
+
+/// `loom::model`, printing how many executions it explored (see with `--nocapture`).
+pub fn model(f: impl Fn() + Sync + Send + 'static) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    loom::model(move || {
+        n2.fetch_add(1, SeqCst);
+        f();
+    });
+    eprintln!(
+        "{}: {} executions",
+        std::thread::current().name().unwrap_or("?"),
+        n.load(SeqCst)
+    );
+}
+
+/// Counts its drops in the shared counter.
+pub struct DropCount(pub Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

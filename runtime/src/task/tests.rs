@@ -63,6 +63,31 @@ fn parked(pending: usize, counts: &Arc<Counts>) -> (Parked, Arc<Mutex<Option<Wak
     (fut, slot)
 }
 
+/// A fresh scheduler with one `Parked(1)` task run to its first `Pending`: the
+/// scheduler, the counts, the task's `JoinHandle` and the waker it parked.
+fn parked_task() -> (
+    Arc<Sched>,
+    Arc<Counts>,
+    crate::task::JoinHandle<Output>,
+    Waker,
+) {
+    let sched = Arc::new(Sched::new());
+    let counts = Arc::new(Counts::default());
+    let (fut, slot) = parked(1, &counts);
+    let join = sched.spawn(fut);
+    sched.run_all();
+    let waker = slot.lock().unwrap().take().unwrap();
+    (sched, counts, join, waker)
+}
+
+/// Runs the queue until every task has completed (others may still be waking them).
+fn run_until_done(sched: &Sched) {
+    while sched.num_alive() > 0 {
+        sched.run_all();
+        std::thread::yield_now();
+    }
+}
+
 fn assert_clean(sched: &Sched, counts: &Counts, tasks: usize, outputs: usize) {
     assert_eq!(
         counts.futures.load(SeqCst),
@@ -84,17 +109,10 @@ fn assert_clean(sched: &Sched, counts: &Counts, tasks: usize, outputs: usize) {
 #[test]
 fn foreign_wake_by_val_races_completion_of_a_detached_task() {
     for _ in 0..ROUNDS {
-        let sched = Arc::new(Sched::new());
-        let counts = Arc::new(Counts::default());
-        let (fut, slot) = parked(1, &counts);
-        drop(sched.spawn(fut));
-        sched.run_all();
-        let waker = slot.lock().unwrap().take().unwrap();
+        let (sched, counts, join, waker) = parked_task();
+        drop(join);
         let t = std::thread::spawn(move || waker.wake());
-        while sched.num_alive() > 0 {
-            sched.run_all();
-            std::thread::yield_now();
-        }
+        run_until_done(&sched);
         t.join().unwrap();
         assert_clean(&sched, &counts, 1, 1);
     }
@@ -104,20 +122,12 @@ fn foreign_wake_by_val_races_completion_of_a_detached_task() {
 #[test]
 fn foreign_wake_by_ref_then_drop_races_completion() {
     for _ in 0..ROUNDS {
-        let sched = Arc::new(Sched::new());
-        let counts = Arc::new(Counts::default());
-        let (fut, slot) = parked(1, &counts);
-        let join = sched.spawn(fut);
-        sched.run_all();
-        let waker = slot.lock().unwrap().take().unwrap();
+        let (sched, counts, join, waker) = parked_task();
         let t = std::thread::spawn(move || {
             waker.wake_by_ref();
             drop(waker);
         });
-        while sched.num_alive() > 0 {
-            sched.run_all();
-            std::thread::yield_now();
-        }
+        run_until_done(&sched);
         t.join().unwrap();
         let out = crate::__loom::block_on_ready(join);
         drop(out);
@@ -162,21 +172,13 @@ fn self_wake_while_running_requeues() {
 #[test]
 fn abort_races_wake_and_run() {
     for _ in 0..ROUNDS {
-        let sched = Arc::new(Sched::new());
-        let counts = Arc::new(Counts::default());
-        let (fut, slot) = parked(1, &counts);
-        let join = sched.spawn(fut);
-        sched.run_all();
-        let waker = slot.lock().unwrap().take().unwrap();
+        let (sched, counts, join, waker) = parked_task();
         let abort = join.abort_handle();
         let t = std::thread::spawn(move || {
             waker.wake();
             abort.abort();
         });
-        while sched.num_alive() > 0 {
-            sched.run_all();
-            std::thread::yield_now();
-        }
+        run_until_done(&sched);
         t.join().unwrap();
         let outputs = match crate::__loom::block_on_ready(join) {
             Ok(out) => {
@@ -231,12 +233,7 @@ fn shutdown_with_outstanding_wakers() {
 #[test]
 fn join_handle_drop_races_completion() {
     for _ in 0..ROUNDS {
-        let sched = Arc::new(Sched::new());
-        let counts = Arc::new(Counts::default());
-        let (fut, slot) = parked(1, &counts);
-        let join = sched.spawn(fut);
-        sched.run_all();
-        let waker = slot.lock().unwrap().take().unwrap();
+        let (sched, counts, join, waker) = parked_task();
         waker.wake();
         let t = std::thread::spawn(move || drop(join));
         sched.run_all();
