@@ -1,6 +1,6 @@
 //! `Interest`: which directions a `ready()` call waits for.
 
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{Direction, Ready};
 
 /// The readiness a [`ready`](crate::net::TcpStream::ready) call waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,12 @@ impl Interest {
     #[must_use]
     pub const fn add(self, other: Interest) -> Interest {
         Interest(self.0 | other.0)
+    }
+
+    /// The readiness bits that satisfy this interest.
+    pub(crate) fn mask(self) -> Ready {
+        self.directions()
+            .fold(Ready::EMPTY, |acc, dir| acc | dir.mask())
     }
 
     pub(crate) fn directions(self) -> impl Iterator<Item = Direction> {

@@ -125,23 +125,11 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Waits until ready in any direction of `interest`; returns what is ready.
-    pub(crate) fn poll_ready_interest(
-        &self,
-        cx: &mut Context<'_>,
-        interest: Interest,
-    ) -> Poll<io::Result<Ready>> {
-        let mut ready = Ready::EMPTY;
-        for dir in interest.directions() {
-            if let Poll::Ready(ev) = self.poll_ready(cx, dir) {
-                ready = ready | ev?.ready;
-            }
-        }
-        if ready.is_empty() {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(ready))
-        }
+    /// Waits until ready in any direction of `interest` (a waiter-list entry, so any
+    /// number of tasks may wait); returns what is ready.
+    pub(crate) async fn ready_interest(&self, interest: Interest) -> io::Result<Ready> {
+        let ev = self.shared.readiness(interest.mask()).await;
+        ev.map(|ev| ev.ready).map_err(|_| shut_down())
     }
 
     /// One attempt without waiting: `WouldBlock` unless the driver reported readiness in
@@ -165,19 +153,37 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Waits for readiness in `dir` (the `readable()`/`writable()` futures).
+    /// Waits for readiness in `dir` (the `readable()`/`writable()` futures): a
+    /// waiter-list entry, so any number of tasks may wait.
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<ReadyEvent> {
-        std::future::poll_fn(|cx| self.poll_ready(cx, dir)).await
+        let ev = self.shared.readiness(dir.mask()).await;
+        ev.map_err(|_| shut_down())
     }
 
     /// Runs `f` until it does not return `WouldBlock`, waiting for readiness between
-    /// tries (the async methods that take `&self`).
+    /// tries (the async methods that take `&self`: `accept`, `recv_from`, ...). It waits
+    /// as one entry of the waiter list, so any number of tasks may run it at once; the
+    /// entry is removed when the future completes or is dropped.
     pub(crate) async fn async_io<R>(
         &self,
         dir: Direction,
         mut f: impl FnMut(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        std::future::poll_fn(|cx| self.poll_io(cx, dir, &mut f)).await
+        let mut waiter = self.shared.readiness(dir.mask());
+        std::future::poll_fn(|cx| {
+            let mut coop = ready!(coop::poll_proceed(cx));
+            loop {
+                let ev = ready!(waiter.poll(cx)).map_err(|_| shut_down())?;
+                match f(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                    res => {
+                        coop.made_progress();
+                        return Poll::Ready(res);
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// Whether the driver shut down.

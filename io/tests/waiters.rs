@@ -207,7 +207,10 @@ fn dropping_a_woken_accept_leaves_the_connection_to_the_other() {
         let _client = std::net::TcpStream::connect(addr).unwrap();
         wait_until("B to be woken", || b_waker.0.load(Ordering::SeqCst) > 0).await;
         drop(b);
-        wait_until("A to get the connection", || got.load(Ordering::SeqCst) == 1).await;
+        wait_until("A to get the connection", || {
+            got.load(Ordering::SeqCst) == 1
+        })
+        .await;
     });
 }
 
@@ -232,7 +235,10 @@ fn dropping_a_waiting_accept_leaves_the_connection_to_the_other() {
         assert!(poll_once(&mut b, Waker::noop()).is_pending());
         drop(b);
         let _client = std::net::TcpStream::connect(addr).unwrap();
-        wait_until("A to get the connection", || got.load(Ordering::SeqCst) == 1).await;
+        wait_until("A to get the connection", || {
+            got.load(Ordering::SeqCst) == 1
+        })
+        .await;
     });
 }
 
@@ -363,7 +369,11 @@ fn accept_future_and_poll_accept_are_both_woken() {
         let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
         let mut fut = Box::pin(listener.accept());
         assert!(poll_once(&mut fut, &wa).is_pending());
-        assert!(listener.poll_accept(&mut Context::from_waker(&wb)).is_pending());
+        assert!(
+            listener
+                .poll_accept(&mut Context::from_waker(&wb))
+                .is_pending()
+        );
         let _client = std::net::TcpStream::connect(addr).unwrap();
         wait_until("both to be woken", || {
             a.0.load(Ordering::SeqCst) > 0 && b.0.load(Ordering::SeqCst) > 0

@@ -117,7 +117,7 @@ impl TcpStream {
 
     /// Waits until the stream is ready in any direction of `interest`; returns what is.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+        self.io.ready_interest(interest).await
     }
 
     /// Waits until the stream is readable (a `try_read` may then succeed; it may also

@@ -39,9 +39,11 @@ impl UnixListener {
         Ok(self.io.into_inner().into())
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection. Any number of tasks may wait at once (each is woken by
+    /// a new connection; one of them gets it); cancellation safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, addr) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
+        Ok((UnixStream::new(stream)?, addr))
     }
 
     /// Poll form of [`accept`](Self::accept).

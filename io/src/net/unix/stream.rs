@@ -80,7 +80,7 @@ impl UnixStream {
 
     /// Waits until ready in any direction of `interest`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+        self.io.ready_interest(interest).await
     }
 
     /// Waits until readable.
