@@ -314,3 +314,47 @@ fn read_into_uninitialised_memory() {
         );
     });
 }
+
+/// Issue 15: any number of tasks may await one socket. Each of 8 tasks accepts once on
+/// one `Arc<TcpListener>` and each of 8 tasks receives once on one `Arc<UdpSocket>`;
+/// the whole test fails (instead of hanging) after 10 s.
+#[test]
+fn eight_acceptors_and_eight_udp_receivers_on_one_socket_both_flavours() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    for (name, rt) in flavours() {
+        rt.block_on(async {
+            let work = async {
+                let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+                let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+                let (laddr, uaddr) = (listener.local_addr().unwrap(), socket.local_addr().unwrap());
+                let mut tasks = Vec::new();
+                for _ in 0..8 {
+                    let listener = listener.clone();
+                    tasks.push(magpie::spawn(async move {
+                        listener.accept().await.unwrap();
+                    }));
+                    let socket = socket.clone();
+                    tasks.push(magpie::spawn(async move {
+                        let mut buf = [0u8; 16];
+                        socket.recv_from(&mut buf).await.unwrap();
+                    }));
+                }
+                // Let every task reach its wait before anything arrives.
+                magpie::time::sleep(Duration::from_millis(50)).await;
+                let mut clients = Vec::new();
+                let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                for _ in 0..8 {
+                    clients.push(TcpStream::connect(laddr).await.unwrap());
+                    sender.send_to(b"ping", uaddr).await.unwrap();
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            };
+            magpie::time::timeout(Duration::from_secs(10), work)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: a waiter was never woken"));
+        });
+    }
+}
