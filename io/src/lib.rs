@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod driver;
+mod ext;
 mod interest;
 pub mod net;
 pub mod process;
@@ -29,12 +30,11 @@ mod registration;
 #[doc(hidden)]
 pub mod scheduled_io;
 pub mod signal;
-mod util;
 
-pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use interest::Interest;
-pub use scheduled_io::Ready;
-pub use util::{
+pub use ext::{
     AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd,
     ReadToString, Seek, Shutdown, Write, WriteAll, WriteHalf, copy, split,
 };
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use interest::Interest;
+pub use scheduled_io::Ready;

@@ -196,3 +196,9 @@ impl std::os::fd::AsRawFd for UdpSocket {
         self.io.get_ref().as_raw_fd()
     }
 }
+
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

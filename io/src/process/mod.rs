@@ -428,7 +428,7 @@ fn drive_to_end<R: futures_io::AsyncRead + Unpin>(
     let Some(p) = pipe.as_mut() else {
         return Poll::Ready(Ok(()));
     };
-    ready!(crate::util::poll_read_to_end(p, cx, buf))?;
+    ready!(crate::ext::poll_read_to_end(p, cx, buf))?;
     *pipe = None;
     Poll::Ready(Ok(()))
 }

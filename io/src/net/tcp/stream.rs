@@ -1,12 +1,15 @@
 //! `TcpStream`.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::interest::Interest;
 use crate::net::addr::{ToSocketAddrs, each_addr};
+use crate::net::split;
 use crate::registration::PollEvented;
 use crate::scheduled_io::{Direction, Ready};
 
@@ -143,24 +146,22 @@ impl TcpStream {
 
     /// Reads what is available without waiting: `WouldBlock` when nothing is.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+        self.io.try_read(buf)
     }
 
     /// Vectored [`try_read`](Self::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+        self.io.try_read_vectored(bufs)
     }
 
     /// Writes what fits without waiting: `WouldBlock` when nothing does.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+        self.io.try_write(buf)
     }
 
     /// Vectored [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |mut s| s.write_vectored(bufs))
+        self.io.try_write_vectored(bufs)
     }
 
     /// Runs `f` (a non-blocking operation on the raw socket) if the stream is ready in
@@ -178,42 +179,29 @@ impl TcpStream {
         self.io.try_io(dir, |_| f())
     }
 
-    pub(crate) fn poll_read_priv(
+    /// Reads into memory that may be uninitialised (a fresh buffer from
+    /// `Vec::with_capacity`, `BytesMut`, hyper's read buffer): no zeroing first, which
+    /// futures-io's `poll_read(&mut [u8])` would force. On `Ready(Ok(n))` the first `n`
+    /// elements of `buf` are initialised; `0` is end of stream (or an empty `buf`).
+    /// Spends coop budget and registers the waker like `poll_read`.
+    pub fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
+        buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io
-            .poll_io_len(cx, Direction::Read, len, |mut s| s.read(buf))
+        self.io.poll_read_uninit(cx, buf)
     }
 
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut s| s.read_vectored(bufs))
+    /// Splits the stream into a read half and a write half that borrow it; one reader
+    /// task and one writer task can use them at once.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
     }
 
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
-    }
-
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+    /// Splits the stream into owned halves (an `Arc` inside) that can move to
+    /// different tasks. Dropping the write half shuts the write side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
     }
 
     #[doc(hidden)]
@@ -240,4 +228,69 @@ impl std::os::fd::AsFd for TcpStream {
     }
 }
 
-crate::net::split_macro::stream_impls!(TcpStream);
+/// The read half of [`TcpStream::split`].
+pub type ReadHalf<'a> = split::ReadHalf<'a, TcpStream>;
+/// The write half of [`TcpStream::split`].
+pub type WriteHalf<'a> = split::WriteHalf<'a, TcpStream>;
+/// The owned read half of [`TcpStream::into_split`].
+pub type OwnedReadHalf = split::OwnedReadHalf<TcpStream>;
+/// The owned write half of [`TcpStream::into_split`]; dropping it shuts the write side
+/// down (the peer reads EOF).
+pub type OwnedWriteHalf = split::OwnedWriteHalf<TcpStream>;
+/// The error of `OwnedReadHalf::reunite` with halves of different streams.
+pub type ReuniteError = split::ReuniteError<TcpStream>;
+
+impl split::sealed::Sealed for TcpStream {
+    type Io = PollEvented<mio::net::TcpStream>;
+    fn io(&self) -> &Self::Io {
+        &self.io
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown_std(Shutdown::Write)
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write side down (the peer reads EOF).
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown_std(Shutdown::Write))
+    }
+}

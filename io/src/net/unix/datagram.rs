@@ -121,3 +121,15 @@ impl fmt::Debug for UnixDatagram {
         self.io.fmt(f)
     }
 }
+
+impl std::os::fd::AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixDatagram {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
