@@ -50,3 +50,12 @@ impl std::ops::BitOr for Interest {
         self.add(rhs)
     }
 }
+
+impl From<Direction> for Interest {
+    fn from(dir: Direction) -> Interest {
+        match dir {
+            Direction::Read => Interest::READABLE,
+            Direction::Write => Interest::WRITABLE,
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //!   a process-wide self-pipe that each driver with a listener watches.
 //! * [`process`]: `Command`/`Child` with async `wait` (pidfd, or SIGCHLD where pidfds are
 //!   missing) and async stdio pipes; dropped children are reaped, never left as zombies.
+//! * [`unix`]: [`AsyncFd`](unix::AsyncFd), readiness for a file descriptor you own.
 //! * The async I/O traits are futures-io's ([`AsyncRead`], [`AsyncWrite`],
 //!   [`AsyncBufRead`], [`AsyncSeek`]), so the futures ecosystem works unchanged; magpie
 //!   adds tokio-style extension traits ([`AsyncReadExt`], [`AsyncWriteExt`]) and
@@ -30,6 +31,7 @@ mod registration;
 #[doc(hidden)]
 pub mod scheduled_io;
 pub mod signal;
+pub mod unix;
 
 pub use ext::{
     AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd,

@@ -148,13 +148,14 @@ impl<E: mio::event::Source> PollEvented<E> {
     }
 
     /// One attempt without waiting: `WouldBlock` unless the driver reported readiness in
-    /// `dir`.
+    /// `interest` (a [`Direction`] or an [`Interest`]); a `WouldBlock` from `f` clears
+    /// the readiness that was seen.
     pub(crate) fn try_io<R>(
         &self,
-        dir: Direction,
+        interest: impl Into<Interest>,
         f: impl FnOnce(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        let ev = match self.shared.ready_now(dir) {
+        let ev = match self.shared.ready_in(interest.into().mask()) {
             Err(_) => return Err(shut_down()),
             Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
             Ok(Some(ev)) => ev,
@@ -168,10 +169,11 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Waits for readiness in `dir` (the `readable()`/`writable()` futures): a
+    /// Waits for readiness in `interest` (a [`Direction`] or an [`Interest`]: the
+    /// `readable()`/`writable()` futures): a
     /// waiter-list entry, so any number of tasks may wait.
-    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<ReadyEvent> {
-        let ev = self.shared.readiness(dir.mask()).await;
+    pub(crate) async fn ready(&self, interest: impl Into<Interest>) -> io::Result<ReadyEvent> {
+        let ev = self.shared.readiness(interest.into().mask()).await;
         ev.map_err(|_| shut_down())
     }
 
@@ -181,10 +183,10 @@ impl<E: mio::event::Source> PollEvented<E> {
     /// entry is removed when the future completes or is dropped.
     pub(crate) async fn async_io<R>(
         &self,
-        dir: Direction,
+        interest: impl Into<Interest>,
         mut f: impl FnMut(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut waiter = self.shared.readiness(dir.mask());
+        let mut waiter = self.shared.readiness(interest.into().mask());
         std::future::poll_fn(|cx| {
             let mut coop = ready!(coop::poll_proceed(cx));
             loop {

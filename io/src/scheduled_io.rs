@@ -355,11 +355,12 @@ impl ScheduledIo {
     /// The current readiness in `dir`, without registering interest: `Ok(None)` when not
     /// ready.
     pub fn ready_now(&self, dir: Direction) -> Result<Option<ReadyEvent>, Shutdown> {
-        self.ready_for(dir.mask())
+        self.ready_in(dir.mask())
     }
 
-    /// The current readiness among `interest`'s bits.
-    fn ready_for(&self, interest: Ready) -> Result<Option<ReadyEvent>, Shutdown> {
+    /// The current readiness among `interest`'s bits (a [`Direction::mask`] or a union
+    /// of them), without registering interest: `Ok(None)` when not ready.
+    pub fn ready_in(&self, interest: Ready) -> Result<Option<ReadyEvent>, Shutdown> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN != 0 {
             return Err(Shutdown);
@@ -415,7 +416,7 @@ impl ScheduledIo {
         interest: Ready,
         cx: &mut Context<'_>,
     ) -> Poll<Result<ReadyEvent, Shutdown>> {
-        if let Some(ev) = self.ready_for(interest).transpose() {
+        if let Some(ev) = self.ready_in(interest).transpose() {
             self.remove_waiter(key);
             return Poll::Ready(ev);
         }
@@ -430,7 +431,7 @@ impl ScheduledIo {
                 }
             };
             // Re-check under the lock: the driver sets bits before it takes the lock.
-            let res = self.ready_for(interest).transpose();
+            let res = self.ready_in(interest).transpose();
             let removed = match (&res, key.take()) {
                 (Some(_), Some(k)) => w.remove(k),
                 (None, k) => {

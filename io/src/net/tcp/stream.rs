@@ -134,12 +134,14 @@ impl TcpStream {
         self.io.ready(Direction::Write).await.map(drop)
     }
 
-    /// Polls for read readiness (stores the waker; one reader waker per stream).
+    /// Polls for read readiness. Only the waker of the most recent call is kept (as in
+    /// tokio); use [`readable`](Self::readable) when several tasks wait.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
 
-    /// Polls for write readiness (one writer waker per stream).
+    /// Polls for write readiness (the most recent call's waker is kept; see
+    /// [`poll_read_ready`](Self::poll_read_ready)).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
@@ -164,19 +166,27 @@ impl TcpStream {
         self.io.try_write_vectored(bufs)
     }
 
-    /// Runs `f` (a non-blocking operation on the raw socket) if the stream is ready in
-    /// `interest`'s direction, clearing the readiness if `f` returns `WouldBlock`.
+    /// Runs `f` (a non-blocking operation on the raw socket, e.g. through `AsRawFd`) if
+    /// the driver reported the stream ready in `interest`, else returns `WouldBlock`
+    /// without calling it. If `f` returns `WouldBlock`, the readiness is cleared, so the
+    /// next [`ready`](Self::ready) waits for a new event (tokio's `try_io`).
     pub fn try_io<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let dir = if interest.is_readable() {
-            Direction::Read
-        } else {
-            Direction::Write
-        };
-        self.io.try_io(dir, |_| f())
+        self.io.try_io(interest, |_| f())
+    }
+
+    /// Waits for readiness in `interest` and runs `f`, again after each `WouldBlock`
+    /// (which clears the readiness), until it returns anything else (tokio's
+    /// `async_io`). Any number of tasks may wait at once.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
     }
 
     /// Reads into memory that may be uninitialised (a fresh buffer from

@@ -4,11 +4,16 @@ use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
+use std::task::{Context, Poll};
 
+use crate::interest::Interest;
 use crate::registration::PollEvented;
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{Direction, Ready};
 
 /// A Unix-domain datagram socket registered with the magpie I/O driver.
+///
+/// As with [`UdpSocket`](crate::net::UdpSocket), any number of tasks may await one
+/// socket; the `poll_*` methods keep one waker per direction.
 pub struct UnixDatagram {
     io: PollEvented<mio::net::UnixDatagram>,
 }
@@ -98,6 +103,72 @@ impl UnixDatagram {
     /// Waits until writable.
     pub async fn writable(&self) -> io::Result<()> {
         self.io.ready(Direction::Write).await.map(drop)
+    }
+
+    /// Waits until ready in any direction of `interest`; returns what is ready.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.ready_interest(interest).await
+    }
+
+    /// Polls for receive readiness. Only the waker of the most recent call is kept (as
+    /// in tokio); use [`readable`](Self::readable) when several tasks wait.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Polls for send readiness (the most recent call's waker is kept).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Poll form of [`recv`](Self::recv).
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
+    }
+
+    /// Poll form of [`send`](Self::send).
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
+    }
+
+    /// Poll form of [`recv_from`](Self::recv_from).
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
+    }
+
+    /// Sends to `path` without waiting.
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.try_io(Direction::Write, |s| s.send_to(buf, path))
+    }
+
+    /// Receives a datagram and its source without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Direction::Read, |s| s.recv_from(buf))
+    }
+
+    /// Runs `f` if the driver reported the socket ready in `interest`, else returns
+    /// `WouldBlock`; a `WouldBlock` from `f` clears the readiness (tokio's `try_io`).
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest, |_| f())
+    }
+
+    /// Waits for readiness in `interest` and runs `f` until it does not return
+    /// `WouldBlock` (tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
     }
 
     /// The bound address.

@@ -116,6 +116,37 @@ impl UnixStream {
         self.io.try_write_vectored(bufs)
     }
 
+    /// Polls for read readiness. Only the waker of the most recent call is kept (as in
+    /// tokio); use [`readable`](Self::readable) when several tasks wait.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Polls for write readiness (the most recent call's waker is kept).
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Runs `f` if the driver reported the stream ready in `interest`, else returns
+    /// `WouldBlock`; a `WouldBlock` from `f` clears the readiness (tokio's `try_io`).
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest, |_| f())
+    }
+
+    /// Waits for readiness in `interest` and runs `f` until it does not return
+    /// `WouldBlock` (tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
+    }
+
     /// Reads into memory that may be uninitialised (a fresh buffer from
     /// `Vec::with_capacity`, `BytesMut`, hyper's read buffer): no zeroing first, which
     /// futures-io's `poll_read(&mut [u8])` would force. On `Ready(Ok(n))` the first `n`
