@@ -19,10 +19,11 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// Binds to `path`.
+    /// Binds to `path` (on Linux, `"\0name"` is an abstract name).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         crate::driver::Handle::current()?;
-        UnixDatagram::new(mio::net::UnixDatagram::bind(path)?)
+        let addr = super::socket_addr(path.as_ref())?;
+        UnixDatagram::new(mio::net::UnixDatagram::bind_addr(&addr)?)
     }
 
     /// A socket bound to no address.
@@ -57,7 +58,8 @@ impl UnixDatagram {
 
     /// Sets the default destination of `send` and the only source `recv` accepts.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        self.io.get_ref().connect(path)
+        let addr = super::sock_addr(path.as_ref())?;
+        socket2::SockRef::from(self.io.get_ref()).connect(&addr)
     }
 
     /// Sends to the connected peer.
@@ -72,9 +74,11 @@ impl UnixDatagram {
 
     /// Sends to the socket at `path`.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
+        let addr = super::sock_addr(path.as_ref())?;
         self.io
-            .async_io(Direction::Write, |s| s.send_to(buf, path))
+            .async_io(Direction::Write, |s| {
+                socket2::SockRef::from(s).send_to(buf, &addr)
+            })
             .await
     }
 
@@ -142,8 +146,10 @@ impl UnixDatagram {
 
     /// Sends to `path` without waiting.
     pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io.try_io(Direction::Write, |s| s.send_to(buf, path))
+        let addr = super::sock_addr(path.as_ref())?;
+        self.io.try_io(Direction::Write, |s| {
+            socket2::SockRef::from(s).send_to(buf, &addr)
+        })
     }
 
     /// Receives a datagram and its source without waiting.

@@ -16,10 +16,11 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens.
+    /// Binds to `path` (on Linux, `"\0name"` is an abstract name) and listens.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         crate::driver::Handle::current()?;
-        UnixListener::new(mio::net::UnixListener::bind(path)?)
+        let addr = super::socket_addr(path.as_ref())?;
+        UnixListener::new(mio::net::UnixListener::bind_addr(&addr)?)
     }
 
     fn new(l: mio::net::UnixListener) -> io::Result<UnixListener> {

@@ -20,10 +20,11 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket at `path`.
+    /// Connects to the socket at `path` (on Linux, `"\0name"` is an abstract name).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         crate::driver::Handle::current()?;
-        let stream = UnixStream::new(mio::net::UnixStream::connect(path)?)?;
+        let addr = super::socket_addr(path.as_ref())?;
+        let stream = UnixStream::new(mio::net::UnixStream::connect_addr(&addr)?)?;
         stream.io.ready(Direction::Write).await?;
         if let Some(e) = stream.io.get_ref().take_error()? {
             return Err(e);
