@@ -6,6 +6,7 @@
 
 mod datagram;
 mod listener;
+pub mod pipe;
 mod stream;
 
 pub use datagram::UnixDatagram;
