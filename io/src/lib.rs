@@ -1,13 +1,16 @@
 //! magpie-io: the I/O driver (one mio reactor per runtime, shared by all workers) and
 //! the networking types built on it.
 //!
-//! * [`driver`]: [`Driver`](driver::Driver) (implements `magpie_base::park::Park`:
-//!   parking is `mio::Poll::poll`) and its [`Handle`](driver::Handle), which resources
-//!   find through a thread-local "current handle" ([`Handle::enter`](driver::Handle::enter)).
+//! * [`stack`]: the driver stack the runtime parks on (process over signal over the
+//!   reactor), built by [`stack::new`].
+//! * [`driver`]: the reactor, [`Driver`](driver::Driver) (implements
+//!   `magpie_base::park::Park`: parking is `mio::Poll::poll`) and its
+//!   [`Handle`](driver::Handle), which resources find through a thread-local "current
+//!   handle" ([`Handle::enter`](driver::Handle::enter)).
 //! * [`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, `UnixListener`,
 //!   `UnixStream`, `UnixDatagram`, `lookup_host` (tokio's names and signatures).
 //! * [`signal`]: `ctrl_c()` and Unix signal listeners ([`signal::unix::signal`]), through
-//!   a process-wide self-pipe that each driver with a listener watches.
+//!   a process-wide self-pipe that the signal layer of every driver stack watches.
 //! * [`process`]: `Command`/`Child` with async `wait` (pidfd, or SIGCHLD where pidfds are
 //!   missing) and async stdio pipes; dropped children are reaped, never left as zombies.
 //! * [`unix`]: [`AsyncFd`](unix::AsyncFd), readiness for a file descriptor you own.
@@ -31,6 +34,7 @@ mod registration;
 #[doc(hidden)]
 pub mod scheduled_io;
 pub mod signal;
+pub mod stack;
 pub mod unix;
 
 pub use ext::{

@@ -14,7 +14,7 @@
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
@@ -24,6 +24,33 @@ use mio::Token;
 use crate::driver::{Handle, shut_down};
 use crate::interest::Interest;
 use crate::scheduled_io::{Direction, Ready, ReadyEvent, ScheduledIo};
+
+/// A raw fd as a mio source (mio's `SourceFd` borrows; this owns the number only).
+pub(crate) struct FdSource(pub(crate) RawFd);
+
+impl mio::event::Source for FdSource {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).deregister(registry)
+    }
+}
 
 /// A mio source registered with a driver (see the module docs). Public only so the
 /// sealed `SplitStream` trait can name it; not reachable from outside the crate.

@@ -20,35 +20,8 @@ use std::task::{Context, Poll, ready};
 
 use crate::driver::Handle;
 use crate::interest::Interest;
-use crate::registration::PollEvented;
+use crate::registration::{FdSource, PollEvented};
 use crate::scheduled_io::{Direction, Ready, ReadyEvent};
-
-/// A raw fd as a mio source (mio's `SourceFd` borrows; this owns the number only).
-struct FdSource(RawFd);
-
-impl mio::event::Source for FdSource {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.0).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.0).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        mio::unix::SourceFd(&self.0).deregister(registry)
-    }
-}
 
 /// A file descriptor registered with the magpie I/O driver, with async readiness.
 ///
