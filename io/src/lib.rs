@@ -35,6 +35,8 @@ mod registration;
 pub mod scheduled_io;
 pub mod signal;
 pub mod stack;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 pub mod unix;
 
 pub use ext::{

@@ -20,17 +20,17 @@ fn closed() -> io::Error {
 /// [`close`](crate::AsyncWriteExt::close) (or dropping it) closes the pipe, so the child
 /// reads end-of-file.
 pub struct ChildStdin {
-    io: Option<PollEvented<Sender>>,
+    pub(crate) io: Option<PollEvented<Sender>>,
 }
 
 /// The reading end of a child's stdout (`Stdio::piped()`), an [`AsyncRead`](futures_io::AsyncRead).
 pub struct ChildStdout {
-    io: PollEvented<Receiver>,
+    pub(crate) io: PollEvented<Receiver>,
 }
 
 /// The reading end of a child's stderr (`Stdio::piped()`), an [`AsyncRead`](futures_io::AsyncRead).
 pub struct ChildStderr {
-    io: PollEvented<Receiver>,
+    pub(crate) io: PollEvented<Receiver>,
 }
 
 impl ChildStdin {

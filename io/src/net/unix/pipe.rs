@@ -104,13 +104,13 @@ fn nonblocking_pipe_fd(file: File) -> io::Result<OwnedFd> {
 /// The writing end of a pipe or FIFO: an `AsyncWrite`.
 #[derive(Debug)]
 pub struct Sender {
-    io: PollEvented<mio::unix::pipe::Sender>,
+    pub(crate) io: PollEvented<mio::unix::pipe::Sender>,
 }
 
 /// The reading end of a pipe or FIFO: an `AsyncRead`.
 #[derive(Debug)]
 pub struct Receiver {
-    io: PollEvented<mio::unix::pipe::Receiver>,
+    pub(crate) io: PollEvented<mio::unix::pipe::Receiver>,
 }
 
 impl Sender {
