@@ -132,3 +132,45 @@ fn pipe_ends_with_tokio_ext() {
         );
     });
 }
+
+/// tokio-util's `Framed<magpie TcpStream, LinesCodec>`: an echo server and a client,
+/// with no compat wrapper (magpie's streams implement tokio's traits themselves).
+#[test]
+fn framed_lines_codec_echo() {
+    use futures_sink::Sink;
+    use futures_util::StreamExt;
+    use tokio_util::codec::{Framed, LinesCodec};
+
+    /// `SinkExt::send`, written out (futures-util's `sink` feature is not enabled).
+    async fn send_line(
+        framed: &mut Framed<TcpStream, LinesCodec>,
+        line: String,
+    ) -> Result<(), tokio_util::codec::LinesCodecError> {
+        let mut framed = Pin::new(framed);
+        poll_fn(|cx| Sink::<String>::poll_ready(framed.as_mut(), cx)).await?;
+        framed.as_mut().start_send(line)?;
+        poll_fn(|cx| Sink::<String>::poll_flush(framed.as_mut(), cx)).await
+    }
+
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut framed = Framed::new(stream, LinesCodec::new());
+            while let Some(line) = framed.next().await {
+                let line = line.unwrap();
+                send_line(&mut framed, format!("echo: {line}"))
+                    .await
+                    .unwrap();
+            }
+        });
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut framed = Framed::new(stream, LinesCodec::new());
+        for i in 0..100 {
+            send_line(&mut framed, format!("line {i}")).await.unwrap();
+            let back = framed.next().await.unwrap().unwrap();
+            assert_eq!(back, format!("echo: line {i}"));
+        }
+    });
+}
