@@ -393,7 +393,9 @@ fn accept_loops_sharing_a_listener_accept_every_connection_both_flavours() {
                         magpie::spawn(async move {
                             for i in 0..PER_CLIENT {
                                 let mut s = TcpStream::connect(addr).await.unwrap();
-                                s.write_all(&(c * PER_CLIENT + i).to_le_bytes()).await.unwrap();
+                                s.write_all(&(c * PER_CLIENT + i).to_le_bytes())
+                                    .await
+                                    .unwrap();
                                 let mut ack = [0u8; 1];
                                 s.read_exact(&mut ack).await.unwrap();
                             }
