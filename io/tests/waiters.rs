@@ -382,3 +382,104 @@ fn accept_future_and_poll_accept_are_both_woken() {
         assert!(matches!(poll_once(&mut fut, &wa), Poll::Ready(Ok(_))));
     });
 }
+
+/// Random sequences of register / poll again / drop / event / clear on the production
+/// `ScheduledIo` waiter list (no driver): after every step, every waiting entry whose
+/// interest an event satisfied was woken exactly once, no other was, the list holds
+/// exactly the live registered entries, and at the end the resource holds no waker.
+#[test]
+fn random_register_cancel_event_sequences_keep_the_waiter_list_exact() {
+    use magpie_io::scheduled_io::{Direction, Readiness, Ready, ScheduledIo};
+
+    struct Slot<'a> {
+        fut: Readiness<'a>,
+        waker: Arc<CountWaker>,
+        interest: Ready,
+        /// Its last poll was `Pending` and no event took its waker since.
+        waiting: bool,
+        /// Registered in the list (a `Pending` poll since creation or the last `Ready`).
+        registered: bool,
+        wakes: usize,
+    }
+
+    let interests = [
+        Direction::Read.mask(),
+        Direction::Write.mask(),
+        Direction::Read.mask() | Direction::Write.mask(),
+    ];
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _round in 0..200 {
+        let io = ScheduledIo::new();
+        let mut slots: Vec<Option<Slot<'_>>> = (0..6).map(|_| None).collect();
+        let mut all_wakers = Vec::new();
+        for _step in 0..60 {
+            let i = next(6) as usize;
+            match next(5) {
+                0 | 1 => {
+                    let slot = slots[i].get_or_insert_with(|| {
+                        let waker = Arc::new(CountWaker::default());
+                        all_wakers.push(waker.clone());
+                        Slot {
+                            fut: io.readiness(interests[i % 3]),
+                            waker,
+                            interest: interests[i % 3],
+                            waiting: false,
+                            registered: false,
+                            wakes: 0,
+                        }
+                    });
+                    let w = Waker::from(slot.waker.clone());
+                    match slot.fut.poll(&mut Context::from_waker(&w)) {
+                        Poll::Ready(Ok(ev)) => {
+                            assert!(!(ev.ready & slot.interest).is_empty());
+                            slot.waiting = false;
+                            slot.registered = false;
+                        }
+                        Poll::Ready(Err(_)) => unreachable!("never shut down"),
+                        Poll::Pending => {
+                            slot.waiting = true;
+                            slot.registered = true;
+                        }
+                    }
+                }
+                2 => slots[i] = None,
+                3 => {
+                    let ready = [Ready::READABLE, Ready::WRITABLE][next(2) as usize];
+                    let mut wakers = Vec::new();
+                    io.set_readiness(ready, &mut wakers);
+                    wakers.into_iter().for_each(Waker::wake);
+                    for s in slots.iter_mut().flatten() {
+                        if s.waiting && !(s.interest & ready).is_empty() {
+                            s.waiting = false;
+                            s.wakes += 1;
+                        }
+                    }
+                }
+                _ => {
+                    // A `WouldBlock` on whatever is ready now.
+                    for dir in [Direction::Read, Direction::Write] {
+                        if let Ok(Some(ev)) = io.ready_now(dir) {
+                            io.clear_readiness(ev);
+                        }
+                    }
+                }
+            }
+            for s in slots.iter().flatten() {
+                assert_eq!(s.waker.0.load(Ordering::SeqCst), s.wakes, "wakes");
+            }
+            let registered = slots.iter().flatten().filter(|s| s.registered).count();
+            assert_eq!(io.num_waiters(), registered, "entries in the list");
+        }
+        drop(slots);
+        assert_eq!(io.num_waiters(), 0);
+        for w in all_wakers {
+            assert_eq!(Arc::strong_count(&w), 1, "a waker left in the resource");
+        }
+    }
+}
