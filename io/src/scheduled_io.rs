@@ -37,6 +37,9 @@
 //!  Waiting{..} ──poll: Ready / future dropped (remove)────► Vacant
 //! ```
 //!
+//! When the last `Waiting` entry is removed the list is emptied (its capacity kept), so
+//! an event scans at most the entries registered since the list was last empty.
+//!
 //! # Protocol
 //!
 //! * The **driver** ([`ScheduledIo::set_readiness`]) ORs the event's bits into the word
@@ -222,6 +225,9 @@ struct Waiters {
     /// The futures' waiter list (see the module docs).
     list: Vec<Entry>,
     free: usize,
+    /// Entries in `Waiting` state. When it drops to 0 the list is emptied (capacity
+    /// kept), so an event scans at most the entries since the list was last empty.
+    waiting: usize,
 }
 
 impl Waiters {
@@ -230,6 +236,7 @@ impl Waiters {
             interest,
             waker: Some(waker),
         };
+        self.waiting += 1;
         if self.free == NONE {
             self.list.push(entry);
             self.list.len() - 1
@@ -255,6 +262,12 @@ impl Waiters {
     fn remove(&mut self, key: usize) -> Option<Waker> {
         let old = std::mem::replace(&mut self.list[key], Entry::Vacant(self.free));
         self.free = key;
+        self.waiting -= 1;
+        if self.waiting == 0 {
+            // No key is outstanding: start over (no allocation, the capacity stays).
+            self.list.clear();
+            self.free = NONE;
+        }
         match old {
             Entry::Waiting { waker, .. } => waker,
             Entry::Vacant(_) => unreachable!("a waiter's key names a vacant entry"),
@@ -312,6 +325,7 @@ impl ScheduledIo {
                 writer: None,
                 list: Vec::new(),
                 free: NONE,
+                waiting: 0,
             }),
         }
     }
@@ -506,10 +520,14 @@ impl ScheduledIo {
     #[doc(hidden)]
     pub fn num_waiters(&self) -> usize {
         let w = self.waiters.lock();
-        w.list
-            .iter()
-            .filter(|e| matches!(e, Entry::Waiting { .. }))
-            .count()
+        debug_assert_eq!(
+            w.waiting,
+            w.list
+                .iter()
+                .filter(|e| matches!(e, Entry::Waiting { .. }))
+                .count()
+        );
+        w.waiting
     }
 }
 
