@@ -218,6 +218,11 @@ fn a_regular_file_cannot_be_registered() {
         let file = std::fs::File::open("/proc/self/status")
             .or_else(|_| std::fs::File::open("/etc/hostname"))
             .unwrap();
+        let err = AsyncFd::try_new(file).unwrap_err();
+        let (file, cause) = err.into_parts();
+        assert_eq!(cause.raw_os_error(), Some(libc::EPERM));
+        // The file came back, still usable.
+        assert!(file.metadata().is_ok());
         let err = AsyncFd::new(file).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EPERM));
     });

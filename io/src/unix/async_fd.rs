@@ -42,6 +42,44 @@ pub struct AsyncFd<T: AsRawFd> {
     inner: Option<T>,
 }
 
+/// The error of [`AsyncFd::try_new`]: why the fd could not be registered, and the
+/// inner value, given back.
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The inner value and the registration error.
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+impl<T> fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.cause, f)
+    }
+}
+
+impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.cause, f)
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(e: AsyncFdTryNewError<T>) -> io::Error {
+        e.cause
+    }
+}
+
 /// The error of a guard's `try_io` whose operation returned `WouldBlock` (the readiness
 /// was cleared: wait again).
 #[derive(Debug)]
@@ -78,12 +116,29 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Registers `inner`'s fd for `interest` only.
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
-        let source = FdSource(inner.as_raw_fd());
-        let io = PollEvented::with_interest(source, &Handle::current()?, to_mio(interest))?;
-        Ok(AsyncFd {
-            io: Some(io),
-            inner: Some(inner),
-        })
+        AsyncFd::try_with_interest(inner, interest).map_err(|e| e.cause)
+    }
+
+    /// [`new`](Self::new), giving `inner` back on failure.
+    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        AsyncFd::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// [`with_interest`](Self::with_interest), giving `inner` back on failure.
+    pub fn try_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        let registered = Handle::current().and_then(|handle| {
+            PollEvented::with_interest(FdSource(inner.as_raw_fd()), &handle, to_mio(interest))
+        });
+        match registered {
+            Ok(io) => Ok(AsyncFd {
+                io: Some(io),
+                inner: Some(inner),
+            }),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
     }
 
     fn io(&self) -> &PollEvented<FdSource> {
