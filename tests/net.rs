@@ -465,3 +465,66 @@ fn dropping_the_runtime_while_tasks_wait_on_shared_sockets_both_flavours() {
         assert_eq!(dropped.load(Ordering::SeqCst), 24, "{name}");
     }
 }
+
+/// Makes the next close of `fd` send a RST (`SO_LINGER` with a zero timeout).
+fn reset_on_close(fd: std::os::fd::RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid `struct linger` for the call, its size is passed;
+    // `fd` is an open socket owned by the caller.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
+}
+
+/// Peers resetting (RST) mid-read and mid-write, 40 times each: the server's reads
+/// and writes get errors, and it keeps serving (both flavours, within 20 s).
+#[test]
+fn peers_resetting_mid_read_and_mid_write_leave_the_server_serving_both_flavours() {
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+    for (name, rt) in flavours() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = magpie::spawn(echo_server(listener));
+            let work = async {
+                for i in 0..40 {
+                    // Mid-read: a little data, then a RST while the server reads on.
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    s.write_all(&[i as u8; 100]).await.unwrap();
+                    reset_on_close(s.as_raw_fd());
+                    drop(s);
+                    // Mid-write: the server's echo fills our unread receive buffer,
+                    // then a RST while it is blocked writing.
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    // (Bounded: both directions' buffers may fill up.)
+                    let big = vec![2u8; 512 * 1024];
+                    let _ =
+                        magpie::time::timeout(Duration::from_millis(200), s.write_all(&big)).await;
+                    reset_on_close(s.as_raw_fd());
+                    drop(s);
+                }
+                let mut s = TcpStream::connect(addr).await.unwrap();
+                s.write_all(b"still serving").await.unwrap();
+                let mut back = [0u8; 13];
+                s.read_exact(&mut back).await.unwrap();
+                assert_eq!(&back, b"still serving");
+            };
+            magpie::time::timeout(Duration::from_secs(20), work)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: the server stopped serving"));
+            assert!(!server.is_finished(), "{name}");
+            server.abort();
+        });
+    }
+}
