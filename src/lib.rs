@@ -125,6 +125,12 @@ pub mod io {
         AsyncBufRead, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
         Interest, ReadHalf, Ready, WriteHalf, copy, split,
     };
+
+    /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), readiness for a file descriptor
+    /// you own (tokio's `tokio::io::unix`).
+    pub mod unix {
+        pub use magpie_io::unix::*;
+    }
 }
 
 /// Files and directories: `std::fs` on the runtime's blocking pool, with read-ahead and

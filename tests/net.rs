@@ -314,3 +314,217 @@ fn read_into_uninitialised_memory() {
         );
     });
 }
+
+/// Issue 15: any number of tasks may await one socket. Each of 8 tasks accepts once on
+/// one `Arc<TcpListener>` and each of 8 tasks receives once on one `Arc<UdpSocket>`;
+/// the whole test fails (instead of hanging) after 10 s.
+#[test]
+fn eight_acceptors_and_eight_udp_receivers_on_one_socket_both_flavours() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    for (name, rt) in flavours() {
+        rt.block_on(async {
+            let work = async {
+                let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+                let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+                let (laddr, uaddr) = (listener.local_addr().unwrap(), socket.local_addr().unwrap());
+                let mut tasks = Vec::new();
+                for _ in 0..8 {
+                    let listener = listener.clone();
+                    tasks.push(magpie::spawn(async move {
+                        listener.accept().await.unwrap();
+                    }));
+                    let socket = socket.clone();
+                    tasks.push(magpie::spawn(async move {
+                        let mut buf = [0u8; 16];
+                        socket.recv_from(&mut buf).await.unwrap();
+                    }));
+                }
+                // Let every task reach its wait before anything arrives.
+                magpie::time::sleep(Duration::from_millis(50)).await;
+                let mut clients = Vec::new();
+                let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                for _ in 0..8 {
+                    clients.push(TcpStream::connect(laddr).await.unwrap());
+                    sender.send_to(b"ping", uaddr).await.unwrap();
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            };
+            magpie::time::timeout(Duration::from_secs(10), work)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: a waiter was never woken"));
+        });
+    }
+}
+
+/// Issue 15, under real threads: 8 accept loops share one listener while 4 client tasks
+/// open 400 connections; every connection is accepted exactly once (each server side
+/// reads its client's id), on both flavours, within 20 s.
+#[test]
+fn accept_loops_sharing_a_listener_accept_every_connection_both_flavours() {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    const CLIENTS: u32 = 4;
+    const PER_CLIENT: u32 = 100;
+    for (name, rt) in flavours() {
+        rt.block_on(async {
+            let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = listener.local_addr().unwrap();
+            let seen = Arc::new(Mutex::new(HashSet::new()));
+            let mut loops = Vec::new();
+            for _ in 0..8 {
+                let (listener, seen) = (listener.clone(), seen.clone());
+                loops.push(magpie::spawn(async move {
+                    loop {
+                        let (mut s, _) = listener.accept().await.unwrap();
+                        let mut id = [0u8; 4];
+                        s.read_exact(&mut id).await.unwrap();
+                        assert!(seen.lock().unwrap().insert(u32::from_le_bytes(id)));
+                        s.write_all(b"k").await.unwrap();
+                    }
+                }));
+            }
+            let work = async {
+                let clients: Vec<_> = (0..CLIENTS)
+                    .map(|c| {
+                        magpie::spawn(async move {
+                            for i in 0..PER_CLIENT {
+                                let mut s = TcpStream::connect(addr).await.unwrap();
+                                s.write_all(&(c * PER_CLIENT + i).to_le_bytes())
+                                    .await
+                                    .unwrap();
+                                let mut ack = [0u8; 1];
+                                s.read_exact(&mut ack).await.unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for c in clients {
+                    c.await.unwrap();
+                }
+            };
+            magpie::time::timeout(Duration::from_secs(20), work)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: a connection was never accepted"));
+            assert_eq!(seen.lock().unwrap().len(), (CLIENTS * PER_CLIENT) as usize);
+            for l in loops {
+                l.abort();
+            }
+        });
+    }
+}
+
+/// Dropping a runtime while tasks wait on sockets (8 in `accept`, 8 in `recv_from`, 8
+/// in `readable`, all on shared sockets) completes within 10 s and drops every task's
+/// future exactly once.
+#[test]
+fn dropping_the_runtime_while_tasks_wait_on_shared_sockets_both_flavours() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    struct Count(Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for (name, rt) in flavours() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let d = dropped.clone();
+        rt.block_on(async move {
+            let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            for _ in 0..8 {
+                let (l, s, s2) = (listener.clone(), socket.clone(), socket.clone());
+                let (c1, c2, c3) = (Count(d.clone()), Count(d.clone()), Count(d.clone()));
+                magpie::spawn(async move {
+                    let _c = c1;
+                    let _ = l.accept().await;
+                });
+                magpie::spawn(async move {
+                    let _c = c2;
+                    let _ = s.recv_from(&mut [0u8; 8]).await;
+                });
+                magpie::spawn(async move {
+                    let _c = c3;
+                    let _ = s2.readable().await;
+                });
+            }
+            magpie::time::sleep(Duration::from_millis(50)).await;
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(rt);
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{name}: dropping the runtime hung"));
+        assert_eq!(dropped.load(Ordering::SeqCst), 24, "{name}");
+    }
+}
+
+/// Makes the next close of `fd` send a RST (`SO_LINGER` with a zero timeout).
+fn reset_on_close(fd: std::os::fd::RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid `struct linger` for the call, its size is passed;
+    // `fd` is an open socket owned by the caller.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
+}
+
+/// Peers resetting (RST) mid-read and mid-write, 40 times each: the server's reads
+/// and writes get errors, and it keeps serving (both flavours, within 20 s).
+#[test]
+fn peers_resetting_mid_read_and_mid_write_leave_the_server_serving_both_flavours() {
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+    for (name, rt) in flavours() {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = magpie::spawn(echo_server(listener));
+            let work = async {
+                for i in 0..40 {
+                    // Mid-read: a little data, then a RST while the server reads on.
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    s.write_all(&[i as u8; 100]).await.unwrap();
+                    reset_on_close(s.as_raw_fd());
+                    drop(s);
+                    // Mid-write: the server's echo fills our unread receive buffer,
+                    // then a RST while it is blocked writing.
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    // (Bounded: both directions' buffers may fill up.)
+                    let big = vec![2u8; 512 * 1024];
+                    let _ =
+                        magpie::time::timeout(Duration::from_millis(200), s.write_all(&big)).await;
+                    reset_on_close(s.as_raw_fd());
+                    drop(s);
+                }
+                let mut s = TcpStream::connect(addr).await.unwrap();
+                s.write_all(b"still serving").await.unwrap();
+                let mut back = [0u8; 13];
+                s.read_exact(&mut back).await.unwrap();
+                assert_eq!(&back, b"still serving");
+            };
+            magpie::time::timeout(Duration::from_secs(20), work)
+                .await
+                .unwrap_or_else(|_| panic!("{name}: the server stopped serving"));
+            assert!(!server.is_finished(), "{name}");
+            server.abort();
+        });
+    }
+}

@@ -22,6 +22,9 @@
 //!   thread can interrupt a blocked `poll`, and an unpark before `poll` makes the next
 //!   `poll` return at once (the eventfd stays readable), so none is lost.
 //!
+//! This is the bottom layer of the driver stack (`crate::stack`): it knows nothing of
+//! signals or processes. The signal layer registers its pipe here like any resource.
+//!
 //! Shutdown ([`Handle::shutdown`], also called by `Park::shutdown` and when the driver
 //! is dropped) marks the table closed and every registered resource shut down, waking
 //! its waiters; their operations then fail with "runtime shut down", and new
@@ -31,9 +34,8 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -51,14 +53,12 @@ pub(crate) const SHUT_DOWN: &str = "runtime shut down: the magpie I/O driver is 
 /// Low bits of a token: the slab index.
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
-/// At most this many resources at once (the two highest indexes are never used, so no
-/// token equals `WAKE_TOKEN` or `SIGNAL_TOKEN`).
+/// At most this many resources at once (the highest indexes are never used, so no
+/// token equals `WAKE_TOKEN`).
 const MAX_SLOTS: usize = INDEX_MASK - 1;
 const GEN_MASK: usize = usize::MAX >> INDEX_BITS;
 /// The mio waker's token.
 const WAKE_TOKEN: Token = Token(usize::MAX);
-/// The token of this driver's copy of the process-wide signal pipe (see `crate::signal`).
-const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -107,12 +107,6 @@ struct Inner {
     slab: Mutex<Slab>,
     is_shutdown: AtomicBool,
     blocking: Mutex<Option<BlockingSpawner>>,
-    /// This driver's duplicate of the read end of the process-wide signal pipe,
-    /// registered as `SIGNAL_TOKEN` the first time a signal listener or a child process
-    /// is created on this driver (see `crate::signal::registry`). Closed with `Inner`.
-    signal_fd: OnceLock<OwnedFd>,
-    /// Serialises the first registration of `signal_fd`.
-    signal_init: Mutex<()>,
 }
 
 struct IoUnpark(mio::Waker);
@@ -153,8 +147,6 @@ impl Driver {
                 slab: Mutex::new(Slab::default()),
                 is_shutdown: AtomicBool::new(false),
                 blocking: Mutex::new(None),
-                signal_fd: OnceLock::new(),
-                signal_init: Mutex::new(()),
             }),
         };
         let driver = Driver {
@@ -200,16 +192,11 @@ impl Driver {
         }
         self.undispatched = false;
         let inner = &*self.handle.inner;
-        let mut signalled = false;
         {
             let slab = inner.lock_slab();
             for event in self.events.iter() {
                 let token = event.token();
                 if token == WAKE_TOKEN {
-                    continue;
-                }
-                if token == SIGNAL_TOKEN {
-                    signalled = true;
                     continue;
                 }
                 let index = token.0 & INDEX_MASK;
@@ -223,13 +210,6 @@ impl Driver {
                 if let Some(io) = &slot.io {
                     io.set_readiness(Ready::from_mio(event), &mut self.wakers);
                 }
-            }
-        }
-        if signalled {
-            if let Some(fd) = inner.signal_fd.get() {
-                // Drains the shared pipe and wakes the listeners of every signal that
-                // arrived, in every runtime (and reaps orphaned children on SIGCHLD).
-                crate::signal::registry::dispatch(fd.as_raw_fd(), &mut self.wakers);
             }
         }
         for w in self.wakers.drain(..) {
@@ -339,43 +319,7 @@ impl Handle {
         for io in ios {
             io.shutdown();
         }
-        if inner.signal_fd.get().is_some() {
-            // Signal listeners of this driver end (`recv` returns `None`).
-            crate::signal::registry::wake_all_listeners();
-        }
         inner.waker.unpark();
-    }
-
-    /// Registers this driver's duplicate of the process-wide signal pipe (once), so that
-    /// this driver drains it and wakes signal listeners. Called by `signal()` and by
-    /// `Command::spawn`.
-    pub(crate) fn enable_signals(&self) -> io::Result<()> {
-        let inner = &*self.inner;
-        if inner.signal_fd.get().is_some() {
-            return Ok(());
-        }
-        let _init = inner.signal_init.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.signal_fd.get().is_some() {
-            return Ok(());
-        }
-        if self.is_shutdown() {
-            return Err(shut_down());
-        }
-        let fd = crate::signal::registry::dup_receiver()?;
-        inner.registry.register(
-            &mut mio::unix::SourceFd(&fd.as_raw_fd()),
-            SIGNAL_TOKEN,
-            Interest::READABLE,
-        )?;
-        // Cannot fail: set only here, under `signal_init`, after the check above.
-        let _ = inner.signal_fd.set(fd);
-        Ok(())
-    }
-
-    /// Whether this driver drains the signal pipe (for tests).
-    #[doc(hidden)]
-    pub fn signals_enabled(&self) -> bool {
-        self.inner.signal_fd.get().is_some()
     }
 
     /// Whether [`shutdown`](Self::shutdown) has been called.

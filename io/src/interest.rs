@@ -1,6 +1,6 @@
 //! `Interest`: which directions a `ready()` call waits for.
 
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{Direction, Ready};
 
 /// The readiness a [`ready`](crate::net::TcpStream::ready) call waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +28,12 @@ impl Interest {
         Interest(self.0 | other.0)
     }
 
+    /// The readiness bits that satisfy this interest.
+    pub(crate) fn mask(self) -> Ready {
+        self.directions()
+            .fold(Ready::EMPTY, |acc, dir| acc | dir.mask())
+    }
+
     pub(crate) fn directions(self) -> impl Iterator<Item = Direction> {
         [
             self.is_readable().then_some(Direction::Read),
@@ -42,5 +48,14 @@ impl std::ops::BitOr for Interest {
     type Output = Interest;
     fn bitor(self, rhs: Interest) -> Interest {
         self.add(rhs)
+    }
+}
+
+impl From<Direction> for Interest {
+    fn from(dir: Direction) -> Interest {
+        match dir {
+            Direction::Read => Interest::READABLE,
+            Direction::Write => Interest::WRITABLE,
+        }
     }
 }

@@ -1,15 +1,19 @@
 //! magpie-io: the I/O driver (one mio reactor per runtime, shared by all workers) and
 //! the networking types built on it.
 //!
-//! * [`driver`]: [`Driver`](driver::Driver) (implements `magpie_base::park::Park`:
-//!   parking is `mio::Poll::poll`) and its [`Handle`](driver::Handle), which resources
-//!   find through a thread-local "current handle" ([`Handle::enter`](driver::Handle::enter)).
+//! * [`stack`]: the driver stack the runtime parks on (process over signal over the
+//!   reactor), built by [`stack::new`].
+//! * [`driver`]: the reactor, [`Driver`](driver::Driver) (implements
+//!   `magpie_base::park::Park`: parking is `mio::Poll::poll`) and its
+//!   [`Handle`](driver::Handle), which resources find through a thread-local "current
+//!   handle" ([`Handle::enter`](driver::Handle::enter)).
 //! * [`net`]: `TcpListener`, `TcpStream`, `TcpSocket`, `UdpSocket`, `UnixListener`,
 //!   `UnixStream`, `UnixDatagram`, `lookup_host` (tokio's names and signatures).
 //! * [`signal`]: `ctrl_c()` and Unix signal listeners ([`signal::unix::signal`]), through
-//!   a process-wide self-pipe that each driver with a listener watches.
+//!   a process-wide self-pipe that the signal layer of every driver stack watches.
 //! * [`process`]: `Command`/`Child` with async `wait` (pidfd, or SIGCHLD where pidfds are
 //!   missing) and async stdio pipes; dropped children are reaped, never left as zombies.
+//! * [`unix`]: [`AsyncFd`](unix::AsyncFd), readiness for a file descriptor you own.
 //! * The async I/O traits are futures-io's ([`AsyncRead`], [`AsyncWrite`],
 //!   [`AsyncBufRead`], [`AsyncSeek`]), so the futures ecosystem works unchanged; magpie
 //!   adds tokio-style extension traits ([`AsyncReadExt`], [`AsyncWriteExt`]) and
@@ -22,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod driver;
+mod ext;
 mod interest;
 pub mod net;
 pub mod process;
@@ -29,12 +34,15 @@ mod registration;
 #[doc(hidden)]
 pub mod scheduled_io;
 pub mod signal;
-mod util;
+pub mod stack;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
+pub mod unix;
 
-pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use interest::Interest;
-pub use scheduled_io::Ready;
-pub use util::{
+pub use ext::{
     AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Read, ReadExact, ReadHalf, ReadToEnd,
     ReadToString, Seek, Shutdown, Write, WriteAll, WriteHalf, copy, split,
 };
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use interest::Interest;
+pub use scheduled_io::Ready;

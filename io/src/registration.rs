@@ -1,7 +1,20 @@
-//! `PollEvented<E>`: a mio source registered with the current driver, and the
-//! ready-then-try-then-clear loop every socket operation runs through.
+//! `PollEvented<E>`: a mio source registered with the current driver, and the one I/O
+//! path every socket and pipe operation runs through (mio's `do_io` discipline: the
+//! operation is tried only through this type, which clears readiness on `WouldBlock`).
+//!
+//! * `poll_io` / `poll_io_len`: the `poll_*` methods' loop (coop budget, wait in the
+//!   direction's single waker slot, try, clear on `WouldBlock`).
+//! * `async_io` / `ready`: the futures' loop, waiting as a waiter-list entry.
+//! * `try_io`: one attempt without waiting.
+//! * The byte-stream operations on top (`poll_read`, `poll_read_uninit`,
+//!   `poll_read_vectored`, `poll_write`, `poll_write_vectored`, `try_read`, ...), for
+//!   any source whose `&E` is `io::Read`/`io::Write` (mio's TCP and Unix streams, pipe
+//!   ends). `TcpStream`, `UnixStream`, their split halves and child stdio all call
+//!   these; none repeats the loop.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
@@ -12,7 +25,36 @@ use crate::driver::{Handle, shut_down};
 use crate::interest::Interest;
 use crate::scheduled_io::{Direction, Ready, ReadyEvent, ScheduledIo};
 
-pub(crate) struct PollEvented<E: mio::event::Source> {
+/// A raw fd as a mio source (mio's `SourceFd` borrows; this owns the number only).
+pub(crate) struct FdSource(pub(crate) RawFd);
+
+impl mio::event::Source for FdSource {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.0).deregister(registry)
+    }
+}
+
+/// A mio source registered with a driver (see the module docs). Public only so the
+/// sealed `SplitStream` trait can name it; not reachable from outside the crate.
+pub struct PollEvented<E: mio::event::Source> {
     io: Option<E>,
     handle: Handle,
     token: Token,
@@ -125,33 +167,22 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Waits until ready in any direction of `interest`; returns what is ready.
-    pub(crate) fn poll_ready_interest(
-        &self,
-        cx: &mut Context<'_>,
-        interest: Interest,
-    ) -> Poll<io::Result<Ready>> {
-        let mut ready = Ready::EMPTY;
-        for dir in interest.directions() {
-            if let Poll::Ready(ev) = self.poll_ready(cx, dir) {
-                ready = ready | ev?.ready;
-            }
-        }
-        if ready.is_empty() {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(ready))
-        }
+    /// Waits until ready in any direction of `interest` (a waiter-list entry, so any
+    /// number of tasks may wait); returns what is ready.
+    pub(crate) async fn ready_interest(&self, interest: Interest) -> io::Result<Ready> {
+        let ev = self.shared.readiness(interest.mask()).await;
+        ev.map(|ev| ev.ready).map_err(|_| shut_down())
     }
 
     /// One attempt without waiting: `WouldBlock` unless the driver reported readiness in
-    /// `dir`.
+    /// `interest` (a [`Direction`] or an [`Interest`]); a `WouldBlock` from `f` clears
+    /// the readiness that was seen.
     pub(crate) fn try_io<R>(
         &self,
-        dir: Direction,
+        interest: impl Into<Interest>,
         f: impl FnOnce(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        let ev = match self.shared.ready_now(dir) {
+        let ev = match self.shared.ready_in(interest.into().mask()) {
             Err(_) => return Err(shut_down()),
             Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
             Ok(Some(ev)) => ev,
@@ -165,19 +196,38 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
-    /// Waits for readiness in `dir` (the `readable()`/`writable()` futures).
-    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<ReadyEvent> {
-        std::future::poll_fn(|cx| self.poll_ready(cx, dir)).await
+    /// Waits for readiness in `interest` (a [`Direction`] or an [`Interest`]: the
+    /// `readable()`/`writable()` futures): a
+    /// waiter-list entry, so any number of tasks may wait.
+    pub(crate) async fn ready(&self, interest: impl Into<Interest>) -> io::Result<ReadyEvent> {
+        let ev = self.shared.readiness(interest.into().mask()).await;
+        ev.map_err(|_| shut_down())
     }
 
     /// Runs `f` until it does not return `WouldBlock`, waiting for readiness between
-    /// tries (the async methods that take `&self`).
+    /// tries (the async methods that take `&self`: `accept`, `recv_from`, ...). It waits
+    /// as one entry of the waiter list, so any number of tasks may run it at once; the
+    /// entry is removed when the future completes or is dropped.
     pub(crate) async fn async_io<R>(
         &self,
-        dir: Direction,
+        interest: impl Into<Interest>,
         mut f: impl FnMut(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        std::future::poll_fn(|cx| self.poll_io(cx, dir, &mut f)).await
+        let mut waiter = self.shared.readiness(interest.into().mask());
+        std::future::poll_fn(|cx| {
+            let mut coop = ready!(coop::poll_proceed(cx));
+            loop {
+                let ev = ready!(waiter.poll(cx)).map_err(|_| shut_down())?;
+                match f(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                    res => {
+                        coop.made_progress();
+                        return Poll::Ready(res);
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// Whether the driver shut down.
@@ -187,6 +237,98 @@ impl<E: mio::event::Source> PollEvented<E> {
         } else {
             Ok(())
         }
+    }
+}
+
+/// Byte-stream reads, for sources read through `&E` (sockets, pipe receivers).
+impl<E: mio::event::Source + AsRawFd> PollEvented<E>
+where
+    for<'a> &'a E: Read,
+{
+    /// Reads into `buf`. A read shorter than `buf` drained the receive buffer, so the
+    /// readiness seen is cleared at once (saving the `EAGAIN` syscall).
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.poll_io_len(cx, Direction::Read, len, |mut s| s.read(buf))
+    }
+
+    /// Reads into memory that may be uninitialised (no zeroing first). On
+    /// `Ready(Ok(n))` the first `n` elements of `buf` are initialised.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+        self.poll_io_len(cx, Direction::Read, len, |s| {
+            // SAFETY: `ptr`/`len` describe `buf`, which is exclusively borrowed for this
+            // call and valid for writes of `len` bytes; read(2) only writes (never
+            // reads) at most `len` bytes there. The fd is the open source owned by `s`,
+            // alive for the call.
+            let n = unsafe { libc::read(s.as_raw_fd(), ptr, len) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        })
+    }
+
+    /// Vectored [`poll_read`](Self::poll_read).
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_io_len(cx, Direction::Read, len, |mut s| s.read_vectored(bufs))
+    }
+
+    /// One read without waiting: `WouldBlock` unless readable.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |mut s| s.read(buf))
+    }
+
+    /// Vectored [`try_read`](Self::try_read).
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+    }
+}
+
+/// Byte-stream writes, for sources written through `&E` (sockets, pipe senders).
+impl<E: mio::event::Source> PollEvented<E>
+where
+    for<'a> &'a E: Write,
+{
+    /// Writes from `buf`. A write shorter than `buf` filled the send buffer, so the
+    /// readiness seen is cleared at once.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+    }
+
+    /// Vectored [`poll_write`](Self::poll_write) (forwarded to `writev`).
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+    }
+
+    /// One write without waiting: `WouldBlock` unless writable.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |mut s| s.write(buf))
+    }
+
+    /// Vectored [`try_write`](Self::try_write).
+    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |mut s| s.write_vectored(bufs))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Per-resource readiness state: one atomic word plus one waker per direction.
+//! Per-resource readiness state: one atomic word, and under one small mutex the wakers
+//! of the tasks waiting on it.
 //!
 //! # The readiness word (`ScheduledIo::readiness`, an `AtomicUsize`)
 //!
@@ -12,24 +13,59 @@
 //!  bits 8..=23 TICK          16-bit counter bumped (wrapping) by every driver event
 //! ```
 //!
+//! # Who waits (`ScheduledIo::waiters`, a mutex)
+//!
+//! * Two single slots, `reader` and `writer`, for the `poll_*` methods
+//!   ([`ScheduledIo::poll_ready`]: `poll_read_ready`, `poll_accept`, `AsyncRead::poll_read`
+//!   ...). As in tokio, only the waker of the most recent call per direction is kept:
+//!   these are for one task driving the resource.
+//! * A waiter list for the futures ([`Readiness`]: `accept()`, `recv_from()`,
+//!   `readable()`, `ready(interest)` ...), any number of them per direction. It is a
+//!   slab (`Vec` of entries plus a free list) so the futures need no `unsafe` and stay
+//!   movable until first polled; each future owns its entry's key from its first
+//!   `Pending` until it completes or is dropped. The idea (a per-resource list of
+//!   waiters, each with its interest, all satisfied ones woken by one event) is tokio's
+//!   `ScheduledIo` (tokio/src/runtime/io/scheduled_io.rs), which uses an intrusive list.
+//!
+//! An entry is `Vacant(next free)` or `Waiting { interest, waker }`. Transitions, all
+//! under the mutex:
+//!
+//! ```text
+//!  Vacant ──poll: Pending (insert, waker = Some)──────────► Waiting{Some}
+//!  Waiting{Some} ──driver event matching interest (take)──► Waiting{None}
+//!  Waiting{None|Some} ──poll: Pending again (replace)─────► Waiting{Some}
+//!  Waiting{..} ──poll: Ready / future dropped (remove)────► Vacant
+//! ```
+//!
+//! When the last `Waiting` entry is removed the list is emptied (its capacity kept), so
+//! an event scans at most the entries registered since the list was last empty.
+//!
 //! # Protocol
 //!
 //! * The **driver** ([`ScheduledIo::set_readiness`]) ORs the event's bits into the word
-//!   and bumps `TICK` in one RMW, *then* locks `waiters` and takes the wakers of the
-//!   directions that became ready, and wakes them after unlocking.
-//! * A **task** ([`ScheduledIo::poll_ready`]) loads the word; if its direction is ready it
-//!   gets a [`ReadyEvent`] (the bits and the tick it saw). Otherwise it locks `waiters`,
-//!   stores its waker, and loads the word *again* before unlocking. Either the driver's
-//!   lock came after ours (it finds our waker) or before (our second load, ordered after
-//!   its unlock, sees its bits): no wake-up is lost.
+//!   and bumps `TICK` in one RMW, *then* locks `waiters` and takes (moves out) the waker
+//!   of every slot and every list entry whose interest the event satisfies; the caller
+//!   wakes them after unlocking. An event wakes **every** waiter of its direction.
+//! * A **task** loads the word; if its interest is ready it gets a [`ReadyEvent`] (the
+//!   bits and the tick it saw). Otherwise it clones its waker (outside the lock), locks
+//!   `waiters`, stores the clone, and loads the word *again* before unlocking. Either
+//!   the driver's lock came after ours (it finds our waker) or before (our second load,
+//!   ordered after its unlock, sees its bits): no wake-up is lost.
 //! * When the operation then fails with `WouldBlock`, the task calls
 //!   [`ScheduledIo::clear_readiness`] with the event: a CAS that clears those bits only if
 //!   `TICK` still equals the event's tick. If the driver delivered a new event in between
 //!   (the tick moved), the bits stay set and the task retries instead of sleeping through
 //!   an edge that edge-triggered epoll will not repeat. A 16-bit tick could only be
 //!   fooled by exactly 65,536 events on this resource between the load and the CAS.
-//! * [`ScheduledIo::shutdown`] sets `SHUTDOWN` and wakes everyone; `poll_ready` then
-//!   reports an error forever.
+//! * Cancellation: a dropped [`Readiness`] removes its entry. Since an event wakes every
+//!   waiter, a woken waiter that is dropped before it runs takes nothing from the others
+//!   (each was woken too, and re-checks the word when it runs).
+//! * No waker is cloned, dropped or woken while the mutex is held: user code in a
+//!   waker's `clone`/`drop`/`wake` may touch this same resource (and lock it again).
+//!   Replaced and removed wakers are carried out of the critical section and dropped
+//!   after it.
+//! * [`ScheduledIo::shutdown`] sets `SHUTDOWN` and wakes everyone; waiting then reports
+//!   an error forever.
 //!
 //! Staleness across resources (an event for a resource that was deregistered and whose
 //! slot was reused) is handled one level up, by the generation in the token (see
@@ -169,10 +205,91 @@ pub struct ReadyEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shutdown;
 
-#[derive(Default)]
+/// No next free entry.
+const NONE: usize = usize::MAX;
+
+enum Entry {
+    /// Free; the index of the next free entry (or [`NONE`]).
+    Vacant(usize),
+    /// A [`Readiness`] future waiting; `waker` is `None` once the driver took it.
+    Waiting {
+        interest: usize,
+        waker: Option<Waker>,
+    },
+}
+
 struct Waiters {
+    /// The `poll_*` methods' waker per direction (most recent call wins).
     reader: Option<Waker>,
     writer: Option<Waker>,
+    /// The futures' waiter list (see the module docs).
+    list: Vec<Entry>,
+    free: usize,
+    /// Entries in `Waiting` state. When it drops to 0 the list is emptied (capacity
+    /// kept), so an event scans at most the entries since the list was last empty.
+    waiting: usize,
+}
+
+impl Waiters {
+    fn insert(&mut self, interest: usize, waker: Waker) -> usize {
+        let entry = Entry::Waiting {
+            interest,
+            waker: Some(waker),
+        };
+        self.waiting += 1;
+        if self.free == NONE {
+            self.list.push(entry);
+            self.list.len() - 1
+        } else {
+            let key = self.free;
+            match std::mem::replace(&mut self.list[key], entry) {
+                Entry::Vacant(next) => self.free = next,
+                Entry::Waiting { .. } => unreachable!("free list points at a waiting entry"),
+            }
+            key
+        }
+    }
+
+    /// Stores `waker` in `key`'s entry; returns the one it replaces (drop it unlocked).
+    fn replace(&mut self, key: usize, waker: Waker) -> Option<Waker> {
+        match &mut self.list[key] {
+            Entry::Waiting { waker: w, .. } => w.replace(waker),
+            Entry::Vacant(_) => unreachable!("a waiter's key names a vacant entry"),
+        }
+    }
+
+    /// Frees `key`'s entry; returns its waker (drop it unlocked).
+    fn remove(&mut self, key: usize) -> Option<Waker> {
+        let old = std::mem::replace(&mut self.list[key], Entry::Vacant(self.free));
+        self.free = key;
+        self.waiting -= 1;
+        if self.waiting == 0 {
+            // No key is outstanding: start over (no allocation, the capacity stays).
+            self.list.clear();
+            self.free = NONE;
+        }
+        match old {
+            Entry::Waiting { waker, .. } => waker,
+            Entry::Vacant(_) => unreachable!("a waiter's key names a vacant entry"),
+        }
+    }
+
+    /// Moves out the wakers of every waiter that `ready` satisfies.
+    fn take_satisfied(&mut self, ready: usize, wakers: &mut Vec<Waker>) {
+        if ready & Direction::Read.mask().0 != 0 {
+            wakers.extend(self.reader.take());
+        }
+        if ready & Direction::Write.mask().0 != 0 {
+            wakers.extend(self.writer.take());
+        }
+        for entry in &mut self.list {
+            if let Entry::Waiting { interest, waker } = entry {
+                if *interest & ready != 0 {
+                    wakers.extend(waker.take());
+                }
+            }
+        }
+    }
 }
 
 /// Readiness state of one registered resource (see the module docs for the protocol).
@@ -199,17 +316,23 @@ impl fmt::Debug for ScheduledIo {
 }
 
 impl ScheduledIo {
-    /// Nothing ready, no waker.
+    /// Nothing ready, no waiter.
     pub fn new() -> ScheduledIo {
         ScheduledIo {
             readiness: AtomicUsize::new(0),
-            waiters: Mutex::new(Waiters::default()),
+            waiters: Mutex::new(Waiters {
+                reader: None,
+                writer: None,
+                list: Vec::new(),
+                free: NONE,
+                waiting: 0,
+            }),
         }
     }
 
     /// Driver side: records `ready` (ORing it in and bumping the tick), then pushes onto
-    /// `wakers` the wakers of the directions it satisfies. The caller wakes them (after
-    /// releasing any lock of its own).
+    /// `wakers` the wakers of every waiter it satisfies (both `poll_*` slots and list
+    /// entries). The caller wakes them after releasing any lock of its own.
     pub fn set_readiness(&self, ready: Ready, wakers: &mut Vec<Waker>) {
         let mut cur = self.readiness.load(Ordering::Acquire);
         loop {
@@ -225,30 +348,15 @@ impl ScheduledIo {
                 Err(actual) => cur = actual,
             }
         }
-        let mut w = self.waiters.lock();
-        if !(ready & Direction::Read.mask()).is_empty() {
-            if let Some(waker) = w.reader.take() {
-                wakers.push(waker);
-            }
-        }
-        if !(ready & Direction::Write.mask()).is_empty() {
-            if let Some(waker) = w.writer.take() {
-                wakers.push(waker);
-            }
-        }
+        self.waiters.lock().take_satisfied(ready.0, wakers);
     }
 
-    /// Marks the resource shut down and wakes both directions' wakers. Idempotent.
+    /// Marks the resource shut down and wakes every waiter. Idempotent.
     pub fn shutdown(&self) {
         self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
-        let (r, w) = {
-            let mut w = self.waiters.lock();
-            (w.reader.take(), w.writer.take())
-        };
-        if let Some(r) = r {
-            r.wake();
-        }
-        if let Some(w) = w {
+        let mut wakers = Vec::new();
+        self.waiters.lock().take_satisfied(READY_MASK, &mut wakers);
+        for w in wakers {
             w.wake();
         }
     }
@@ -261,14 +369,17 @@ impl ScheduledIo {
     /// The current readiness in `dir`, without registering interest: `Ok(None)` when not
     /// ready.
     pub fn ready_now(&self, dir: Direction) -> Result<Option<ReadyEvent>, Shutdown> {
-        Self::event_of(self.readiness.load(Ordering::Acquire), dir)
+        self.ready_in(dir.mask())
     }
 
-    fn event_of(word: usize, dir: Direction) -> Result<Option<ReadyEvent>, Shutdown> {
+    /// The current readiness among `interest`'s bits (a [`Direction::mask`] or a union
+    /// of them), without registering interest: `Ok(None)` when not ready.
+    pub fn ready_in(&self, interest: Ready) -> Result<Option<ReadyEvent>, Shutdown> {
+        let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN != 0 {
             return Err(Shutdown);
         }
-        let ready = Ready(word) & dir.mask();
+        let ready = Ready(word) & interest;
         if ready.is_empty() {
             Ok(None)
         } else {
@@ -279,8 +390,9 @@ impl ScheduledIo {
         }
     }
 
-    /// Task side: ready in `dir`, or stores `cx`'s waker (replacing the previous waiter
-    /// of that direction) and returns `Pending`.
+    /// Task side, for the `poll_*` methods: ready in `dir`, or stores `cx`'s waker in
+    /// the direction's single slot (replacing the previous caller's) and returns
+    /// `Pending`. Futures that may wait together use [`Readiness`] instead.
     pub fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -289,19 +401,83 @@ impl ScheduledIo {
         if let Some(ev) = self.ready_now(dir).transpose() {
             return Poll::Ready(ev);
         }
-        let mut w = self.waiters.lock();
-        let slot = match dir {
-            Direction::Read => &mut w.reader,
-            Direction::Write => &mut w.writer,
+        // Cloned before locking, and the replaced waker dropped after unlocking: both
+        // run user code that may touch this resource.
+        let waker = cx.waker().clone();
+        let (old, res) = {
+            let mut w = self.waiters.lock();
+            let slot = match dir {
+                Direction::Read => &mut w.reader,
+                Direction::Write => &mut w.writer,
+            };
+            let old = slot.replace(waker);
+            // Re-check under the lock: the driver sets bits before it takes the lock.
+            (old, self.ready_now(dir).transpose())
         };
-        match slot {
-            Some(existing) if existing.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
-        // Re-check under the lock: the driver sets bits before it takes the lock.
-        match self.ready_now(dir).transpose() {
+        drop(old);
+        match res {
             Some(ev) => Poll::Ready(ev),
             None => Poll::Pending,
+        }
+    }
+
+    /// Task side, for [`Readiness`]: ready among `interest`, or registers (or refreshes)
+    /// the waiter `key` with `cx`'s waker and returns `Pending`. On `Ready` the entry is
+    /// freed and `key` reset.
+    fn poll_waiter(
+        &self,
+        key: &mut Option<usize>,
+        interest: Ready,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<ReadyEvent, Shutdown>> {
+        if let Some(ev) = self.ready_in(interest).transpose() {
+            self.remove_waiter(key);
+            return Poll::Ready(ev);
+        }
+        let waker = cx.waker().clone(); // user code: outside the lock
+        let (old, removed, res) = {
+            let mut w = self.waiters.lock();
+            let old = match *key {
+                Some(k) => w.replace(k, waker),
+                None => {
+                    *key = Some(w.insert(interest.0, waker));
+                    None
+                }
+            };
+            // Re-check under the lock: the driver sets bits before it takes the lock.
+            let res = self.ready_in(interest).transpose();
+            let removed = match (&res, key.take()) {
+                (Some(_), Some(k)) => w.remove(k),
+                (None, k) => {
+                    *key = k;
+                    None
+                }
+                (Some(_), None) => None,
+            };
+            (old, removed, res)
+        };
+        drop((old, removed));
+        match res {
+            Some(ev) => Poll::Ready(ev),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Frees the waiter `key` (if any) and drops its waker after unlocking.
+    fn remove_waiter(&self, key: &mut Option<usize>) {
+        if let Some(k) = key.take() {
+            let waker = self.waiters.lock().remove(k);
+            drop(waker);
+        }
+    }
+
+    /// A future that resolves when the resource is ready among `interest` (one of
+    /// [`Direction::mask`], or their union); any number may wait at once.
+    pub fn readiness(&self, interest: Ready) -> Readiness<'_> {
+        Readiness {
+            io: self,
+            interest: interest & Ready(READY_MASK),
+            key: None,
         }
     }
 
@@ -330,12 +506,67 @@ impl ScheduledIo {
         }
     }
 
-    /// Drops the stored wakers (the resource is going away).
+    /// Drops the `poll_*` slots' wakers (the resource is going away; no [`Readiness`]
+    /// can outlive it, they borrow it).
     pub fn clear_wakers(&self) {
         let (r, w) = {
             let mut w = self.waiters.lock();
             (w.reader.take(), w.writer.take())
         };
         drop((r, w));
+    }
+
+    /// The number of [`Readiness`] futures registered (for tests).
+    #[doc(hidden)]
+    pub fn num_waiters(&self) -> usize {
+        let w = self.waiters.lock();
+        debug_assert_eq!(
+            w.waiting,
+            w.list
+                .iter()
+                .filter(|e| matches!(e, Entry::Waiting { .. }))
+                .count()
+        );
+        w.waiting
+    }
+}
+
+/// Waits for readiness as one entry of the resource's waiter list (see the module
+/// docs). Poll it with [`Readiness::poll`], or `.await` it. Dropping it removes the
+/// entry (cancellation safe).
+pub struct Readiness<'a> {
+    io: &'a ScheduledIo,
+    interest: Ready,
+    key: Option<usize>,
+}
+
+impl Readiness<'_> {
+    /// Ready (the bits among the interest, and the tick: hand it to
+    /// [`ScheduledIo::clear_readiness`] on `WouldBlock`), or `Pending` with `cx`'s waker
+    /// registered. May be polled again after `Ready` (it waits anew).
+    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadyEvent, Shutdown>> {
+        self.io.poll_waiter(&mut self.key, self.interest, cx)
+    }
+}
+
+impl std::future::Future for Readiness<'_> {
+    type Output = Result<ReadyEvent, Shutdown>;
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Readiness::poll(self.get_mut(), cx)
+    }
+}
+
+impl Drop for Readiness<'_> {
+    fn drop(&mut self) {
+        self.io.remove_waiter(&mut self.key);
+    }
+}
+
+impl fmt::Debug for Readiness<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness")
+            .field("interest", &self.interest)
+            .field("registered", &self.key.is_some())
+            .finish()
     }
 }

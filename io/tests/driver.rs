@@ -24,8 +24,10 @@ fn stale_event_after_slot_reuse_wakes_no_one() {
     let token_a = a.as_ref_token();
     // Make `a` readable and read the event out of epoll without dispatching it.
     rt.block_on(async { peer_a.write_all(b"for a").await.unwrap() });
-    rt.driver.dispatch_events();
-    rt.driver.poll_events(Some(Duration::from_millis(100)));
+    rt.driver.reactor_mut().dispatch_events();
+    rt.driver
+        .reactor_mut()
+        .poll_events(Some(Duration::from_millis(100)));
     // Drop `a` (deregisters, frees its slot); register `b`, which reuses it.
     drop(a);
     let (b, _peer_b) = UnixStream::pair().unwrap();
@@ -43,7 +45,7 @@ fn stale_event_after_slot_reuse_wakes_no_one() {
             .is_pending()
     );
     // Now the stale event is delivered.
-    rt.driver.dispatch_events();
+    rt.driver.reactor_mut().dispatch_events();
     assert_eq!(
         counter.0.load(Ordering::SeqCst),
         0,

@@ -1,5 +1,5 @@
 //! The SIGCHLD fallback for kernels without pidfds, forced on this whole test binary
-//! (`disable_pidfd`), on the bare I/O driver.
+//! (`disable_pidfd`), on the I/O driver stack (whose process layer reaps orphans).
 
 mod common;
 

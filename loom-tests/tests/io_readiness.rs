@@ -15,17 +15,42 @@
 //! 4. `reader_and_writer`: two tasks wait on different directions; one event with both
 //!    bits wakes both.
 //!
+//! The waiter list (`ScheduledIo::readiness`, the `Readiness` future behind `accept()`,
+//! `recv_from()`, `readable()` ...), run as production code:
+//!
+//! 5. `two_waiters_one_event`: two tasks wait on the same direction while one event
+//!    arrives: both are woken (a second registration must not displace the first).
+//! 6. `two_readers_two_items`: two tasks each read one item; the driver delivers two
+//!    items as two events, racing their reads, `WouldBlock` clears and registrations.
+//!    Each must get an item (tick check + waiter list together).
+//! 7. `cancel_vs_event`: task B registers and drops its waiter while the event arrives;
+//!    task A (waiting) must still be woken, and no entry may be left behind.
+//! 8. `woken_waiter_dropped`: A and B wait; the event wakes both and B is dropped
+//!    without running again: A completes.
+//! 9. `two_directions_two_events`: a reader and a writer wait through waiter entries;
+//!    READABLE and WRITABLE arrive as separate events; each wakes only its own side
+//!    and both complete; afterwards the list is empty.
+//! 10. `shutdown_vs_waiters`: `shutdown` races two list waiters: both end with the
+//!     shutdown error.
+//!
+//! Checked against mutants of io/src/scheduled_io.rs (each model run in its own
+//! process, since a loom deadlock aborts): waking only one list waiter per event fails
+//! 5, 6, 8 and 10; dropping the re-check under the lock fails 5 to 10; a clear that
+//! ignores the tick fails 1 and 6; a dropped `Readiness` that keeps its entry fails 7
+//! and 8.
+//!
 //! Not covered here: the slab/generation check (tested in io/tests/driver.rs with the
 //! real epoll), mio itself, the coop budget.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test -p magpie-loom-tests --release --test io_readiness`.
+//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p magpie-loom-tests
+//! --release --test io_readiness`.
 
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use magpie_base::loom::sync::{Arc, Condvar, Mutex};
 use magpie_base::loom::thread;
-use magpie_io::scheduled_io::{Direction, Ready, ScheduledIo};
+use magpie_io::scheduled_io::{Direction, Ready, Readiness, ScheduledIo};
 
 /// A waker that a loom thread can block on.
 struct Signal {
@@ -187,5 +212,191 @@ fn reader_and_writer() {
         }
         writer.join().unwrap();
         driver.join().unwrap();
+    });
+}
+
+/// Waits on a waiter-list entry until ready (blocking on the waker when `Pending`);
+/// returns the entry (still usable, now unregistered) and the event.
+fn wait_entry<'a>(
+    mut entry: Readiness<'a>,
+    signal: &Arc<Signal>,
+) -> (Readiness<'a>, Result<magpie_io::scheduled_io::ReadyEvent, ()>) {
+    let waker = waker(signal);
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match entry.poll(&mut cx) {
+            Poll::Ready(r) => return (entry, r.map_err(drop)),
+            Poll::Pending => signal.wait(),
+        }
+    }
+}
+
+/// A reader on a waiter-list entry: takes one item from `data` (the socket buffer),
+/// clearing readiness on `WouldBlock`.
+fn read_one_item(io: &ScheduledIo, data: &Mutex<usize>, signal: &Arc<Signal>) {
+    let mut entry = io.readiness(Direction::Read.mask());
+    loop {
+        let (e, ev) = wait_entry(entry, signal);
+        entry = e;
+        let ev = ev.expect("unexpected shutdown");
+        let mut d = data.lock();
+        if *d > 0 {
+            *d -= 1;
+            return;
+        }
+        drop(d);
+        io.clear_readiness(ev); // WouldBlock
+    }
+}
+
+#[test]
+fn two_waiters_one_event() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let other = {
+            let io = io.clone();
+            thread::spawn(move || {
+                let signal = Signal::new();
+                wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+            })
+        };
+        let driver = {
+            let io = io.clone();
+            thread::spawn(move || deliver(&io, Ready::READABLE))
+        };
+        let signal = Signal::new();
+        wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+        other.join().unwrap();
+        driver.join().unwrap();
+        assert_eq!(io.num_waiters(), 0);
+    });
+}
+
+#[test]
+fn two_readers_two_items() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let data = Arc::new(Mutex::new(0usize));
+        let other = {
+            let (io, data) = (io.clone(), data.clone());
+            thread::spawn(move || read_one_item(&io, &data, &Signal::new()))
+        };
+        let driver = {
+            let (io, data) = (io.clone(), data.clone());
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    *data.lock() += 1;
+                    deliver(&io, Ready::READABLE);
+                }
+            })
+        };
+        read_one_item(&io, &data, &Signal::new());
+        other.join().unwrap();
+        driver.join().unwrap();
+        assert_eq!(*data.lock(), 0);
+        assert_eq!(io.num_waiters(), 0);
+    });
+}
+
+#[test]
+fn cancel_vs_event() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let canceller = {
+            let io = io.clone();
+            thread::spawn(move || {
+                let signal = Signal::new();
+                let waker = waker(&signal);
+                let mut entry = io.readiness(Direction::Read.mask());
+                let _ = entry.poll(&mut Context::from_waker(&waker));
+                drop(entry);
+            })
+        };
+        let driver = {
+            let io = io.clone();
+            thread::spawn(move || deliver(&io, Ready::READABLE))
+        };
+        let signal = Signal::new();
+        wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+        canceller.join().unwrap();
+        driver.join().unwrap();
+        assert_eq!(io.num_waiters(), 0);
+    });
+}
+
+#[test]
+fn woken_waiter_dropped() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        // B registers first (on this thread), then A waits on its own thread.
+        let b_signal = Signal::new();
+        let b_waker = waker(&b_signal);
+        let mut b = io.readiness(Direction::Read.mask());
+        assert!(b.poll(&mut Context::from_waker(&b_waker)).is_pending());
+        let a = {
+            let io = io.clone();
+            thread::spawn(move || {
+                let signal = Signal::new();
+                wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+            })
+        };
+        deliver(&io, Ready::READABLE);
+        b_signal.wait(); // B was woken ...
+        drop(b); // ... and is dropped before it runs again.
+        a.join().unwrap();
+        assert_eq!(io.num_waiters(), 0);
+    });
+}
+
+#[test]
+fn two_directions_two_events() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let writer = {
+            let io = io.clone();
+            thread::spawn(move || {
+                let signal = Signal::new();
+                let ev = wait_entry(io.readiness(Direction::Write.mask()), &signal).1;
+                assert!(ev.unwrap().ready.is_writable());
+            })
+        };
+        let driver = {
+            let io = io.clone();
+            thread::spawn(move || {
+                deliver(&io, Ready::READABLE);
+                deliver(&io, Ready::WRITABLE);
+            })
+        };
+        let signal = Signal::new();
+        let ev = wait_entry(io.readiness(Direction::Read.mask()), &signal).1;
+        assert!(ev.unwrap().ready.is_readable());
+        writer.join().unwrap();
+        driver.join().unwrap();
+        assert_eq!(io.num_waiters(), 0);
+    });
+}
+
+#[test]
+fn shutdown_vs_waiters() {
+    loom::model(|| {
+        let io = Arc::new(ScheduledIo::new());
+        let other = {
+            let io = io.clone();
+            thread::spawn(move || {
+                let signal = Signal::new();
+                let ev = wait_entry(io.readiness(Direction::Read.mask()), &signal).1;
+                assert!(ev.is_err());
+            })
+        };
+        let t = {
+            let io = io.clone();
+            thread::spawn(move || io.shutdown())
+        };
+        let signal = Signal::new();
+        let ev = wait_entry(io.readiness(Direction::Write.mask()), &signal).1;
+        assert!(ev.is_err());
+        other.join().unwrap();
+        t.join().unwrap();
+        assert_eq!(io.num_waiters(), 0);
     });
 }

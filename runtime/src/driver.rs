@@ -1,4 +1,5 @@
-//! Composition of the drivers: time over I/O. The scheduler parks on the top of the
+//! Composition of the drivers: time over the I/O stack (`magpie_io::stack`: process over
+//! signal over the mio reactor). The scheduler parks on the top of the
 //! stack through `magpie_base::park::Park` and never sees the layers.
 //!
 //! ```text
@@ -38,7 +39,7 @@ impl DriverHandle {
 pub(crate) fn build(cfg: &DriverConfig) -> io::Result<(Option<Box<dyn Park>>, DriverHandle)> {
     let mut handle = DriverHandle::default();
     let lower: Option<Box<dyn Park>> = if cfg.enable_io {
-        let (driver, h) = magpie_io::driver::Driver::new()?;
+        let (driver, h) = magpie_io::stack::new()?;
         handle.io = Some(h);
         Some(Box::new(driver))
     } else {

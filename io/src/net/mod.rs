@@ -3,7 +3,7 @@
 //! Names and signatures follow tokio's `tokio::net`.
 
 mod addr;
-pub(crate) mod split_macro;
+pub mod split;
 pub mod tcp;
 mod udp;
 pub mod unix;

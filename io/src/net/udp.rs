@@ -12,8 +12,10 @@ use crate::scheduled_io::{Direction, Ready};
 
 /// A UDP socket registered with the magpie I/O driver.
 ///
-/// All methods take `&self`: share it (`Arc<UdpSocket>`) between a sending and a
-/// receiving task. One task may wait per direction at a time.
+/// All methods take `&self`: share it (`Arc<UdpSocket>`) between tasks. Any number of
+/// tasks may await `recv_from`, `send_to`, `readable` ... on one socket at once (each
+/// datagram's event wakes every receiver; one of them gets it). The `poll_*` methods
+/// keep one waker per direction (the most recent call's), as in tokio.
 pub struct UdpSocket {
     io: PollEvented<mio::net::UdpSocket>,
 }
@@ -146,7 +148,7 @@ impl UdpSocket {
 
     /// Waits until ready in any direction of `interest`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+        self.io.ready_interest(interest).await
     }
 
     /// Waits until readable.
@@ -157,6 +159,56 @@ impl UdpSocket {
     /// Waits until writable.
     pub async fn writable(&self) -> io::Result<()> {
         self.io.ready(Direction::Write).await.map(drop)
+    }
+
+    /// Polls for receive readiness. Only the waker of the most recent call is kept (as
+    /// in tokio); use [`readable`](Self::readable) when several tasks wait.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Polls for send readiness (the most recent call's waker is kept).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Receives a datagram from the connected peer without removing it from the queue.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Poll form of [`peek_from`](Self::peek_from).
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek_from(buf))
+    }
+
+    /// [`peek_from`](Self::peek_from) without waiting.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Direction::Read, |s| s.peek_from(buf))
+    }
+
+    /// Runs `f` if the driver reported the socket ready in `interest`, else returns
+    /// `WouldBlock`; a `WouldBlock` from `f` clears the readiness (tokio's `try_io`).
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest, |_| f())
+    }
+
+    /// Waits for readiness in `interest` and runs `f` until it does not return
+    /// `WouldBlock` (tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
     }
 
     /// Sets `SO_BROADCAST`.
@@ -194,5 +246,11 @@ impl fmt::Debug for UdpSocket {
 impl std::os::fd::AsRawFd for UdpSocket {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }

@@ -50,6 +50,7 @@ use magpie_base::coop;
 use crate::driver::{Handle, shut_down};
 use crate::scheduled_io::Direction;
 
+pub mod driver;
 mod pipes;
 mod reap;
 
@@ -202,9 +203,9 @@ impl Command {
     pub fn spawn(&mut self) -> io::Result<Child> {
         // Before anything else: outside a runtime, start no process.
         let handle = Handle::current()?;
-        // SIGCHLD wakes this driver, which then reaps orphans (and wakes fallback
-        // waiters); installed before the child exists so that no exit goes unseen.
-        handle.enable_signals()?;
+        // SIGCHLD wakes the driver stack, whose process layer then reaps orphans (and
+        // the signal layer wakes fallback waiters); installed before the child exists
+        // so that no exit goes unseen.
         crate::signal::registry::install(libc::SIGCHLD)?;
         reap_orphans();
 
@@ -428,7 +429,7 @@ fn drive_to_end<R: futures_io::AsyncRead + Unpin>(
     let Some(p) = pipe.as_mut() else {
         return Poll::Ready(Ok(()));
     };
-    ready!(crate::util::poll_read_to_end(p, cx, buf))?;
+    ready!(crate::ext::poll_read_to_end(p, cx, buf))?;
     *pipe = None;
     Poll::Ready(Ok(()))
 }

@@ -1,7 +1,7 @@
 //! The parent's ends of a child's stdio pipes, registered with the driver.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,7 +10,6 @@ use mio::unix::pipe::{Receiver, Sender};
 
 use crate::driver::Handle;
 use crate::registration::PollEvented;
-use crate::scheduled_io::Direction;
 
 fn closed() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed")
@@ -21,17 +20,17 @@ fn closed() -> io::Error {
 /// [`close`](crate::AsyncWriteExt::close) (or dropping it) closes the pipe, so the child
 /// reads end-of-file.
 pub struct ChildStdin {
-    io: Option<PollEvented<Sender>>,
+    pub(crate) io: Option<PollEvented<Sender>>,
 }
 
 /// The reading end of a child's stdout (`Stdio::piped()`), an [`AsyncRead`](futures_io::AsyncRead).
 pub struct ChildStdout {
-    io: PollEvented<Receiver>,
+    pub(crate) io: PollEvented<Receiver>,
 }
 
 /// The reading end of a child's stderr (`Stdio::piped()`), an [`AsyncRead`](futures_io::AsyncRead).
 pub struct ChildStderr {
-    io: PollEvented<Receiver>,
+    pub(crate) io: PollEvented<Receiver>,
 }
 
 impl ChildStdin {
@@ -87,31 +86,13 @@ fn register_receiver(r: Receiver, handle: &Handle) -> io::Result<PollEvented<Rec
     PollEvented::with_interest(r, handle, mio::Interest::READABLE)
 }
 
-fn poll_read_pipe(
-    io: &PollEvented<Receiver>,
-    cx: &mut Context<'_>,
-    buf: &mut [u8],
-) -> Poll<io::Result<usize>> {
-    // A pipe read shorter than the buffer emptied the pipe: `poll_io_len` clears the
-    // readiness at once.
-    io.poll_io_len(cx, Direction::Read, buf.len(), |mut r| r.read(buf))
-}
-
-fn poll_read_pipe_vectored(
-    io: &PollEvented<Receiver>,
-    cx: &mut Context<'_>,
-    bufs: &mut [IoSliceMut<'_>],
-) -> Poll<io::Result<usize>> {
-    io.poll_io(cx, Direction::Read, |mut r| r.read_vectored(bufs))
-}
-
 impl futures_io::AsyncRead for ChildStdout {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_read_pipe(&self.io, cx, buf)
+        self.io.poll_read(cx, buf)
     }
 
     fn poll_read_vectored(
@@ -119,7 +100,7 @@ impl futures_io::AsyncRead for ChildStdout {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_read_pipe_vectored(&self.io, cx, bufs)
+        self.io.poll_read_vectored(cx, bufs)
     }
 }
 
@@ -129,7 +110,7 @@ impl futures_io::AsyncRead for ChildStderr {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_read_pipe(&self.io, cx, buf)
+        self.io.poll_read(cx, buf)
     }
 
     fn poll_read_vectored(
@@ -137,7 +118,7 @@ impl futures_io::AsyncRead for ChildStderr {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_read_pipe_vectored(&self.io, cx, bufs)
+        self.io.poll_read_vectored(cx, bufs)
     }
 }
 
@@ -148,7 +129,7 @@ impl futures_io::AsyncWrite for ChildStdin {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match &self.io {
-            Some(io) => io.poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf)),
+            Some(io) => io.poll_write(cx, buf),
             None => Poll::Ready(Err(closed())),
         }
     }
@@ -159,7 +140,7 @@ impl futures_io::AsyncWrite for ChildStdin {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         match &self.io {
-            Some(io) => io.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs)),
+            Some(io) => io.poll_write_vectored(cx, bufs),
             None => Poll::Ready(Err(closed())),
         }
     }

@@ -50,11 +50,9 @@ fn lock_orphans() -> std::sync::MutexGuard<'static, Vec<std::process::Child>> {
 /// Adopts a child nobody will wait for; it is reaped as soon as it has exited.
 pub(crate) fn orphan(child: std::process::Child) {
     lock_orphans().push(child);
-    // Make sure the driver we are in (if any) watches for SIGCHLD: the child's own
-    // runtime may be gone.
-    if let Some(handle) = Handle::try_current() {
-        let _ = handle.enable_signals();
-    }
+    // Every driver stack watches the signal pipe, and the process layer reaps orphans
+    // on SIGCHLD (installed by `Command::spawn`): whichever runtime is still alive
+    // reaps it when it exits.
     reap_orphans();
 }
 

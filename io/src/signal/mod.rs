@@ -38,6 +38,7 @@
 use std::io;
 
 #[doc(hidden)]
+pub mod driver;
 pub mod registry;
 pub mod unix;
 

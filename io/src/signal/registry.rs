@@ -11,8 +11,9 @@
 //!   `write(2)` of a byte into the pipe. Both are async-signal-safe; nothing allocates or
 //!   locks. A full pipe (`EAGAIN`) is fine: it already holds a byte that will wake a
 //!   driver.
-//! * **Drivers.** Each driver that has a listener (or a child process) registers its own
-//!   `dup` of the pipe's read end with its epoll, edge-triggered (`Handle::enable_signals`).
+//! * **Drivers.** The signal layer of each driver stack (`signal::driver`) registers its
+//!   own `dup` of the pipe's read end with its reactor, edge-triggered, as an ordinary
+//!   resource.
 //!   Every driver watching the pipe gets the edge; whichever dispatches first drains the
 //!   pipe (`dispatch`) and then *broadcasts globally*: for every signal whose `pending`
 //!   flag it swaps from true to false it bumps that signal's generation and wakes all of
@@ -269,9 +270,10 @@ pub(crate) fn install(signum: i32) -> io::Result<&'static SignalState> {
 }
 
 /// Drains the self-pipe through `fd` (a driver's duplicate) and broadcasts every pending
-/// signal to its listeners; on SIGCHLD also reaps orphaned child processes.
-pub(crate) fn dispatch(fd: RawFd, wakers: &mut Vec<Waker>) {
-    let Some(g) = GLOBALS.get() else { return };
+/// signal to its listeners. Returns the set of signals that fired (bit `n` = signal
+/// `n`), for the layers above (the process layer reaps orphans on SIGCHLD).
+pub(crate) fn dispatch(fd: RawFd, wakers: &mut Vec<Waker>) -> u128 {
+    let Some(g) = GLOBALS.get() else { return 0 };
     let drain = || {
         let mut buf = [0u8; 64];
         loop {
@@ -289,10 +291,7 @@ pub(crate) fn dispatch(fd: RawFd, wakers: &mut Vec<Waker>) {
         }
     };
     // Signal numbers fit in the 128-bit set (NSIG = 65).
-    let fired = broadcast_after(drain, g.slots.iter().map(|s| &s.state), wakers);
-    if fired & (1u128 << libc::SIGCHLD) != 0 {
-        crate::process::reap_orphans();
-    }
+    broadcast_after(drain, g.slots.iter().map(|s| &s.state), wakers)
 }
 
 /// Wakes every listener of every signal (a driver shut down: its listeners must see it).

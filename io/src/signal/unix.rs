@@ -150,8 +150,8 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
         ));
     }
     // Before any process-wide side effect: outside a runtime, fail cleanly.
+    // Every driver stack (`crate::stack`) drains the signal pipe; no per-listener setup.
     let handle = Handle::current()?;
-    handle.enable_signals()?;
     let state = registry::install(signum)?;
     Ok(Signal {
         handle,

@@ -1,6 +1,6 @@
 //! A tiny current-thread executor over the I/O driver, for these tests.
 //!
-//! `Rt` owns a `magpie_io::driver::Driver`, enters its handle, polls the main future and
+//! `Rt` owns the I/O driver stack (`magpie_io::stack`: reactor, signal and process layers), enters its handle, polls the main future and
 //! spawned tasks (FIFO run queue), and parks the driver when nothing is runnable. A
 //! waker pushes its task on the queue and unparks the driver (through the mio Waker),
 //! so wake-ups from other threads work too.
@@ -15,7 +15,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use magpie_base::park::{Park, Unpark};
-use magpie_io::driver::{Driver, Handle};
+use magpie_io::driver::Handle;
+use magpie_io::stack::Stack;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -47,7 +48,7 @@ impl Wake for TaskWaker {
 }
 
 pub struct Rt {
-    pub driver: Driver,
+    pub driver: Stack,
     pub handle: Handle,
     queue: Arc<Queue>,
     tasks: Vec<Option<(BoxFuture, Arc<TaskWaker>)>>,
@@ -72,7 +73,7 @@ pub fn spawn(f: impl Future<Output = ()> + Send + 'static) {
 
 impl Rt {
     pub fn new() -> Rt {
-        let (driver, handle) = Driver::new().expect("driver");
+        let (driver, handle) = magpie_io::stack::new().expect("driver stack");
         let queue = Arc::new(Queue {
             ready: Mutex::new(VecDeque::new()),
             unpark: driver.unparker(),

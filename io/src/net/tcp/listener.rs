@@ -51,12 +51,15 @@ impl TcpListener {
         Ok(self.io.into_inner().into())
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection. Any number of tasks may wait at once (each is woken by
+    /// a new connection; one of them gets it); cancellation safe.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, addr) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
+        Ok((TcpStream::new(stream)?, addr))
     }
 
-    /// [`accept`](Self::accept) as a poll function (one waker per listener).
+    /// [`accept`](Self::accept) as a poll function. Only the waker of the most recent
+    /// call is kept (as with tokio's `poll_accept`): one task drives it.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;

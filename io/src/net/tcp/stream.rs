@@ -1,12 +1,15 @@
 //! `TcpStream`.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::interest::Interest;
 use crate::net::addr::{ToSocketAddrs, each_addr};
+use crate::net::split;
 use crate::registration::PollEvented;
 use crate::scheduled_io::{Direction, Ready};
 
@@ -117,7 +120,7 @@ impl TcpStream {
 
     /// Waits until the stream is ready in any direction of `interest`; returns what is.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+        self.io.ready_interest(interest).await
     }
 
     /// Waits until the stream is readable (a `try_read` may then succeed; it may also
@@ -131,89 +134,84 @@ impl TcpStream {
         self.io.ready(Direction::Write).await.map(drop)
     }
 
-    /// Polls for read readiness (stores the waker; one reader waker per stream).
+    /// Polls for read readiness. Only the waker of the most recent call is kept (as in
+    /// tokio); use [`readable`](Self::readable) when several tasks wait.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
 
-    /// Polls for write readiness (one writer waker per stream).
+    /// Polls for write readiness (the most recent call's waker is kept; see
+    /// [`poll_read_ready`](Self::poll_read_ready)).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
 
     /// Reads what is available without waiting: `WouldBlock` when nothing is.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+        self.io.try_read(buf)
     }
 
     /// Vectored [`try_read`](Self::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+        self.io.try_read_vectored(bufs)
     }
 
     /// Writes what fits without waiting: `WouldBlock` when nothing does.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+        self.io.try_write(buf)
     }
 
     /// Vectored [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |mut s| s.write_vectored(bufs))
+        self.io.try_write_vectored(bufs)
     }
 
-    /// Runs `f` (a non-blocking operation on the raw socket) if the stream is ready in
-    /// `interest`'s direction, clearing the readiness if `f` returns `WouldBlock`.
+    /// Runs `f` (a non-blocking operation on the raw socket, e.g. through `AsRawFd`) if
+    /// the driver reported the stream ready in `interest`, else returns `WouldBlock`
+    /// without calling it. If `f` returns `WouldBlock`, the readiness is cleared, so the
+    /// next [`ready`](Self::ready) waits for a new event (tokio's `try_io`).
     pub fn try_io<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let dir = if interest.is_readable() {
-            Direction::Read
-        } else {
-            Direction::Write
-        };
-        self.io.try_io(dir, |_| f())
+        self.io.try_io(interest, |_| f())
     }
 
-    pub(crate) fn poll_read_priv(
+    /// Waits for readiness in `interest` and runs `f`, again after each `WouldBlock`
+    /// (which clears the readiness), until it returns anything else (tokio's
+    /// `async_io`). Any number of tasks may wait at once.
+    pub async fn async_io<R>(
         &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io
-            .poll_io_len(cx, Direction::Read, len, |mut s| s.read(buf))
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
     }
 
-    pub(crate) fn poll_read_vectored_priv(
+    /// Reads into memory that may be uninitialised (a fresh buffer from
+    /// `Vec::with_capacity`, `BytesMut`, hyper's read buffer): no zeroing first, which
+    /// futures-io's `poll_read(&mut [u8])` would force. On `Ready(Ok(n))` the first `n`
+    /// elements of `buf` are initialised; `0` is end of stream (or an empty `buf`).
+    /// Spends coop budget and registers the waker like `poll_read`.
+    pub fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
+        buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut s| s.read_vectored(bufs))
+        self.io.poll_read_uninit(cx, buf)
     }
 
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+    /// Splits the stream into a read half and a write half that borrow it; one reader
+    /// task and one writer task can use them at once.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
     }
 
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+    /// Splits the stream into owned halves (an `Arc` inside) that can move to
+    /// different tasks. Dropping the write half shuts the write side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
     }
 
     #[doc(hidden)]
@@ -240,4 +238,69 @@ impl std::os::fd::AsFd for TcpStream {
     }
 }
 
-crate::net::split_macro::stream_impls!(TcpStream);
+/// The read half of [`TcpStream::split`].
+pub type ReadHalf<'a> = split::ReadHalf<'a, TcpStream>;
+/// The write half of [`TcpStream::split`].
+pub type WriteHalf<'a> = split::WriteHalf<'a, TcpStream>;
+/// The owned read half of [`TcpStream::into_split`].
+pub type OwnedReadHalf = split::OwnedReadHalf<TcpStream>;
+/// The owned write half of [`TcpStream::into_split`]; dropping it shuts the write side
+/// down (the peer reads EOF).
+pub type OwnedWriteHalf = split::OwnedWriteHalf<TcpStream>;
+/// The error of `OwnedReadHalf::reunite` with halves of different streams.
+pub type ReuniteError = split::ReuniteError<TcpStream>;
+
+impl split::sealed::Sealed for TcpStream {
+    type Io = PollEvented<mio::net::TcpStream>;
+    fn io(&self) -> &Self::Io {
+        &self.io
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown_std(Shutdown::Write)
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write side down (the peer reads EOF).
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown_std(Shutdown::Write))
+    }
+}

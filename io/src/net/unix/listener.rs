@@ -16,10 +16,11 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens.
+    /// Binds to `path` (on Linux, `"\0name"` is an abstract name) and listens.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         crate::driver::Handle::current()?;
-        UnixListener::new(mio::net::UnixListener::bind(path)?)
+        let addr = super::socket_addr(path.as_ref())?;
+        UnixListener::new(mio::net::UnixListener::bind_addr(&addr)?)
     }
 
     fn new(l: mio::net::UnixListener) -> io::Result<UnixListener> {
@@ -39,9 +40,11 @@ impl UnixListener {
         Ok(self.io.into_inner().into())
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection. Any number of tasks may wait at once (each is woken by
+    /// a new connection; one of them gets it); cancellation safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, addr) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
+        Ok((UnixStream::new(stream)?, addr))
     }
 
     /// Poll form of [`accept`](Self::accept).
@@ -59,5 +62,17 @@ impl UnixListener {
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.io.fmt(f)
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }

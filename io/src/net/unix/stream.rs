@@ -1,13 +1,16 @@
 //! `UnixStream`.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::interest::Interest;
+use crate::net::split;
 use crate::registration::PollEvented;
 use crate::scheduled_io::{Direction, Ready};
 
@@ -17,10 +20,11 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket at `path`.
+    /// Connects to the socket at `path` (on Linux, `"\0name"` is an abstract name).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         crate::driver::Handle::current()?;
-        let stream = UnixStream::new(mio::net::UnixStream::connect(path)?)?;
+        let addr = super::socket_addr(path.as_ref())?;
+        let stream = UnixStream::new(mio::net::UnixStream::connect_addr(&addr)?)?;
         stream.io.ready(Direction::Write).await?;
         if let Some(e) = stream.io.get_ref().take_error()? {
             return Err(e);
@@ -80,7 +84,7 @@ impl UnixStream {
 
     /// Waits until ready in any direction of `interest`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.io.poll_ready_interest(cx, interest)).await
+        self.io.ready_interest(interest).await
     }
 
     /// Waits until readable.
@@ -95,62 +99,78 @@ impl UnixStream {
 
     /// Reads without waiting.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |mut s| s.read(buf))
+        self.io.try_read(buf)
     }
 
     /// Vectored [`try_read`](Self::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |mut s| s.read_vectored(bufs))
+        self.io.try_read_vectored(bufs)
     }
 
     /// Writes without waiting.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |mut s| s.write(buf))
+        self.io.try_write(buf)
     }
 
     /// Vectored [`try_write`](Self::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |mut s| s.write_vectored(bufs))
+        self.io.try_write_vectored(bufs)
     }
 
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io
-            .poll_io_len(cx, Direction::Read, len, |mut s| s.read(buf))
+    /// Polls for read readiness. Only the waker of the most recent call is kept (as in
+    /// tokio); use [`readable`](Self::readable) when several tasks wait.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
     }
 
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |mut s| s.read_vectored(bufs))
+    /// Polls for write readiness (the most recent call's waker is kept).
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
     }
 
-    pub(crate) fn poll_write_priv(
+    /// Runs `f` if the driver reported the stream ready in `interest`, else returns
+    /// `WouldBlock`; a `WouldBlock` from `f` clears the readiness (tokio's `try_io`).
+    pub fn try_io<R>(
         &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io_len(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest, |_| f())
     }
 
-    pub(crate) fn poll_write_vectored_priv(
+    /// Waits for readiness in `interest` and runs `f` until it does not return
+    /// `WouldBlock` (tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| f()).await
+    }
+
+    /// Reads into memory that may be uninitialised (a fresh buffer from
+    /// `Vec::with_capacity`, `BytesMut`, hyper's read buffer): no zeroing first, which
+    /// futures-io's `poll_read(&mut [u8])` would force. On `Ready(Ok(n))` the first `n`
+    /// elements of `buf` are initialised; `0` is end of stream (or an empty `buf`).
+    /// Spends coop budget and registers the waker like `poll_read`.
+    pub fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
+        buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_io_len(cx, Direction::Write, len, |mut s| s.write_vectored(bufs))
+        self.io.poll_read_uninit(cx, buf)
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it; one reader
+    /// task and one writer task can use them at once.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into owned halves (an `Arc` inside) that can move to
+    /// different tasks. Dropping the write half shuts the write side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
     }
 
     #[doc(hidden)]
@@ -171,4 +191,75 @@ impl std::os::fd::AsRawFd for UnixStream {
     }
 }
 
-crate::net::split_macro::stream_impls!(UnixStream);
+/// The read half of [`UnixStream::split`].
+pub type ReadHalf<'a> = split::ReadHalf<'a, UnixStream>;
+/// The write half of [`UnixStream::split`].
+pub type WriteHalf<'a> = split::WriteHalf<'a, UnixStream>;
+/// The owned read half of [`UnixStream::into_split`].
+pub type OwnedReadHalf = split::OwnedReadHalf<UnixStream>;
+/// The owned write half of [`UnixStream::into_split`]; dropping it shuts the write side
+/// down (the peer reads EOF).
+pub type OwnedWriteHalf = split::OwnedWriteHalf<UnixStream>;
+/// The error of `OwnedReadHalf::reunite` with halves of different streams.
+pub type ReuniteError = split::ReuniteError<UnixStream>;
+
+impl split::sealed::Sealed for UnixStream {
+    type Io = PollEvented<mio::net::UnixStream>;
+    fn io(&self) -> &Self::Io {
+        &self.io
+    }
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown_std(Shutdown::Write)
+    }
+}
+
+impl futures_io::AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+}
+
+impl futures_io::AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write side down (the peer reads EOF).
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown_std(Shutdown::Write))
+    }
+}
+
+impl std::os::fd::AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
