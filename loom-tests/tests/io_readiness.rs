@@ -50,7 +50,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use magpie_base::loom::sync::{Arc, Condvar, Mutex};
 use magpie_base::loom::thread;
-use magpie_io::scheduled_io::{Direction, Ready, Readiness, ScheduledIo};
+use magpie_io::scheduled_io::{Direction, Readiness, Ready, ScheduledIo};
 
 /// A waker that a loom thread can block on.
 struct Signal {
@@ -220,7 +220,10 @@ fn reader_and_writer() {
 fn wait_entry<'a>(
     mut entry: Readiness<'a>,
     signal: &Arc<Signal>,
-) -> (Readiness<'a>, Result<magpie_io::scheduled_io::ReadyEvent, ()>) {
+) -> (
+    Readiness<'a>,
+    Result<magpie_io::scheduled_io::ReadyEvent, ()>,
+) {
     let waker = waker(signal);
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -257,7 +260,9 @@ fn two_waiters_one_event() {
             let io = io.clone();
             thread::spawn(move || {
                 let signal = Signal::new();
-                wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+                wait_entry(io.readiness(Direction::Read.mask()), &signal)
+                    .1
+                    .unwrap();
             })
         };
         let driver = {
@@ -265,7 +270,9 @@ fn two_waiters_one_event() {
             thread::spawn(move || deliver(&io, Ready::READABLE))
         };
         let signal = Signal::new();
-        wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+        wait_entry(io.readiness(Direction::Read.mask()), &signal)
+            .1
+            .unwrap();
         other.join().unwrap();
         driver.join().unwrap();
         assert_eq!(io.num_waiters(), 0);
@@ -317,7 +324,9 @@ fn cancel_vs_event() {
             thread::spawn(move || deliver(&io, Ready::READABLE))
         };
         let signal = Signal::new();
-        wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+        wait_entry(io.readiness(Direction::Read.mask()), &signal)
+            .1
+            .unwrap();
         canceller.join().unwrap();
         driver.join().unwrap();
         assert_eq!(io.num_waiters(), 0);
@@ -337,7 +346,9 @@ fn woken_waiter_dropped() {
             let io = io.clone();
             thread::spawn(move || {
                 let signal = Signal::new();
-                wait_entry(io.readiness(Direction::Read.mask()), &signal).1.unwrap();
+                wait_entry(io.readiness(Direction::Read.mask()), &signal)
+                    .1
+                    .unwrap();
             })
         };
         deliver(&io, Ready::READABLE);

@@ -250,7 +250,7 @@ fn try_join_next_sweeps_every_finished_task() {
                     set.spawn(async move { i });
                 }
                 // Let them all finish.
-                while set.len() > 0
+                while !set.is_empty()
                     && magpie_runtime::runtime::Handle::current().num_alive_tasks() > 0
                 {
                     yield_now().await;
