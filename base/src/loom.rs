@@ -78,13 +78,14 @@ mod std_impl {
                 self.0.wait(guard)
             }
 
-            /// Blocks until notified or until `timeout` has passed.
+            /// Blocks until notified or until `timeout` has passed. Returns true when
+            /// it timed out.
             pub fn wait_timeout<T>(
                 &self,
                 guard: &mut MutexGuard<'_, T>,
                 timeout: std::time::Duration,
-            ) {
-                let _ = self.0.wait_for(guard, timeout);
+            ) -> bool {
+                self.0.wait_for(guard, timeout).timed_out()
             }
 
             /// Wakes one waiter.
@@ -225,9 +226,14 @@ mod loom_impl {
                 guard.0 = Some(self.0.wait(g).unwrap());
             }
 
-            /// Loom has no time: waits until notified.
-            pub fn wait_timeout<T>(&self, guard: &mut MutexGuard<'_, T>, _: std::time::Duration) {
-                self.wait(guard)
+            /// Loom has no time: waits until notified (and never times out).
+            pub fn wait_timeout<T>(
+                &self,
+                guard: &mut MutexGuard<'_, T>,
+                _: std::time::Duration,
+            ) -> bool {
+                self.wait(guard);
+                false
             }
 
             /// Wakes one waiter.

@@ -97,3 +97,28 @@ fn shutdown_races_a_foreign_wake() {
         assert_eq!(drops.load(SeqCst), 1);
     });
 }
+
+/// A `JoinSet` of two tasks, one finished by a wake from a plain thread: `join_next`
+/// yields both, whatever the order.
+#[test]
+fn join_set_with_a_foreign_wake() {
+    model(|| {
+        let rt = rt();
+        let (tx, rx) = magpie_sync::oneshot::channel::<u32>();
+        let t = thread::spawn(move || {
+            let _ = tx.send(2);
+        });
+        let sum = rt.block_on(async move {
+            let mut set = magpie_runtime::task::JoinSet::new();
+            set.spawn(async move { rx.await.unwrap() });
+            set.spawn(async { 1 });
+            let mut sum = 0;
+            while let Some(r) = set.join_next().await {
+                sum += r.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 3);
+        t.join().unwrap();
+    });
+}

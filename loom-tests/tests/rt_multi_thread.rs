@@ -99,3 +99,34 @@ fn shutdown_races_push_remote() {
         assert_eq!(drops.load(SeqCst), 1);
     });
 }
+
+/// `spawn_blocking` on the real blocking pool (a loom thread started on demand, the
+/// idle wait, the shutdown notify and the exit count): the closure runs once, the
+/// `JoinHandle` resolves, and dropping the runtime waits for the pool thread to leave.
+#[test]
+fn spawn_blocking_then_shutdown() {
+    model(|| {
+        let rt = rt(1);
+        let got = rt.block_on(async { magpie_runtime::task::spawn_blocking(|| 6).await.unwrap() });
+        assert_eq!(got, 6);
+        drop(rt);
+    });
+}
+
+/// `block_in_place` on a one-worker runtime: the worker's core is handed to a blocking
+/// pool thread (`hand_off_core`, counted alive), the closure runs on the old worker
+/// thread, the task finishes there, and shutdown waits for the handed-off core's
+/// worker loop to exit.
+#[test]
+fn block_in_place_hands_the_core_to_the_pool() {
+    model(|| {
+        let rt = rt(1);
+        let got = rt.block_on(async {
+            spawn(async { magpie_runtime::task::block_in_place(|| 8) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(got, 8);
+        drop(rt);
+    });
+}

@@ -23,13 +23,15 @@
 //! for the same reason; this is a one-spinner version of that idea.
 
 use crate::context;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
+use crate::loom::thread;
 use crate::obs::TaskMeta;
 use crate::task::{self, Id, JoinHandle, Schedule, Task};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -125,19 +127,24 @@ pub(crate) struct Spawner {
     inner: Arc<Inner>,
 }
 
-/// How long a thread out of work spins before sleeping on the condvar.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a thread out of work spins before sleeping on the condvar (not at all
+/// under loom, which has no time: the models cover the hand-off without the spin).
+const SPIN: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
 
 struct Inner {
-    state: parking_lot::Mutex<State>,
+    state: Mutex<State>,
     /// `state.queue.len()`, stored under the lock and read without it by the spinner.
     queued: AtomicUsize,
-    condvar: parking_lot::Condvar,
+    condvar: Condvar,
     /// Signalled when a thread exits (for shutdown).
-    exited: parking_lot::Condvar,
+    exited: Condvar,
     config: Config,
     /// Set by the owning runtime so pool threads run with its context entered.
-    handle: parking_lot::Mutex<Option<crate::scheduler::Handle>>,
+    handle: Mutex<Option<crate::scheduler::Handle>>,
 }
 
 struct State {
@@ -155,14 +162,14 @@ struct State {
     /// The running threads by id. A thread that retires takes its own handle out and
     /// drops it (detaching it), so an exited thread's stack is released at once
     /// rather than kept, joinable, until shutdown.
-    threads: std::collections::HashMap<usize, std::thread::JoinHandle<()>>,
+    threads: std::collections::HashMap<usize, thread::JoinHandle<()>>,
 }
 
 impl Spawner {
     pub(crate) fn new(config: Config) -> Spawner {
         Spawner {
             inner: Arc::new(Inner {
-                state: parking_lot::Mutex::new(State {
+                state: Mutex::new(State {
                     queue: VecDeque::new(),
                     num_threads: 0,
                     num_idle: 0,
@@ -174,10 +181,10 @@ impl Spawner {
                     threads: std::collections::HashMap::new(),
                 }),
                 queued: AtomicUsize::new(0),
-                condvar: parking_lot::Condvar::new(),
-                exited: parking_lot::Condvar::new(),
+                condvar: Condvar::new(),
+                exited: Condvar::new(),
                 config,
-                handle: parking_lot::Mutex::new(None),
+                handle: Mutex::new(None),
             }),
         }
     }
@@ -264,7 +271,7 @@ impl Spawner {
         }
         let id = state.next_id;
         state.next_id += 1;
-        let mut builder = std::thread::Builder::new().name((self.inner.config.thread_name)());
+        let mut builder = thread::Builder::new().name((self.inner.config.thread_name)());
         if let Some(size) = self.inner.config.stack_size {
             builder = builder.stack_size(size);
         }
@@ -307,9 +314,11 @@ impl Spawner {
             match deadline {
                 None => self.inner.exited.wait(&mut state),
                 Some(d) => {
-                    if self.inner.exited.wait_until(&mut state, d).timed_out() {
+                    let now = Instant::now();
+                    if now >= d {
                         break;
                     }
+                    self.inner.exited.wait_timeout(&mut state, d - now);
                 }
             }
         }
@@ -350,7 +359,7 @@ fn run(inner: Arc<Inner>, id: usize) {
             drop(state);
             let deadline = Instant::now() + SPIN;
             while inner.queued.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
-                std::thread::yield_now();
+                thread::yield_now();
             }
             state = inner.state.lock();
             if state.spinner == Some(id) {
@@ -364,8 +373,7 @@ fn run(inner: Arc<Inner>, id: usize) {
         loop {
             let timed_out = inner
                 .condvar
-                .wait_for(&mut state, inner.config.keep_alive)
-                .timed_out();
+                .wait_timeout(&mut state, inner.config.keep_alive);
             if state.num_notify > 0 {
                 state.num_notify -= 1;
                 continue 'outer;
