@@ -4,9 +4,12 @@
 //! `Injector` for tasks queued from outside the workers. See `worker.rs` for the run
 //! loop and `idle.rs` for the parking protocol.
 
+mod block_in_place;
 pub(crate) mod idle;
 #[cfg(loom)]
 mod loom_queue;
+#[cfg(test)]
+mod tests;
 pub(crate) mod worker;
 
 pub(crate) use worker::{Handle, MultiThread};
@@ -61,5 +64,5 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    worker::block_in_place(f)
+    block_in_place::block_in_place(f)
 }

@@ -517,6 +517,15 @@ enum Step {
 }
 
 impl Context {
+    /// `block_in_place`: gives this thread's core (if it still has one) to a
+    /// blocking-pool thread.
+    pub(super) fn hand_off_core(&self) {
+        let core = self.core.borrow_mut().take();
+        if let Some(core) = core {
+            self.handle.hand_off_core(core);
+        }
+    }
+
     /// The index of the worker core this thread holds (None after `block_in_place`
     /// gave it away).
     pub(crate) fn core_index(&self) -> Option<usize> {
@@ -803,86 +812,5 @@ fn steal_one(inject: &Injector<Notified>) -> Option<Notified> {
             Steal::Empty => return None,
             Steal::Retry => std::hint::spin_loop(),
         }
-    }
-}
-
-pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    match context::scheduler() {
-        SchedulerContext::MultiThread(ptr) => {
-            // SAFETY: set by `run` for this thread while the `Context` lives.
-            let cx = unsafe { &*ptr };
-            let core = cx.core.borrow_mut().take();
-            if let Some(core) = core {
-                // Hand the core (its queues and parker) to a blocking-pool thread, which
-                // runs the worker loop with it while this thread blocks; this thread
-                // stops being a worker once the calling task returns to it. Pool
-                // threads are reused, so a loop of calls costs no thread each (tokio
-                // hands the core over the same way).
-                cx.handle.hand_off_core(core);
-            }
-            let _exit = context::exit_runtime();
-            // The closure is blocking code: the caller's budget does not apply to it.
-            coop::with_unconstrained(f)
-        }
-        SchedulerContext::CurrentThread(_) => panic!(
-            "`block_in_place` can only be called on the multi-thread runtime: a \
-             current-thread runtime has no other thread to run its tasks meanwhile. \
-             Use `spawn_blocking` instead, or build the runtime with \
-             `Builder::new_multi_thread()`."
-        ),
-        SchedulerContext::None => {
-            if let context::EnterRuntime::Entered {
-                allow_block_in_place: false,
-            } = context::runtime_state()
-            {
-                panic!(
-                    "`block_in_place` can only be called on the multi-thread runtime; \
-                     this thread drives a current-thread runtime. Use `spawn_blocking` \
-                     instead."
-                );
-            }
-            let _exit = context::exit_runtime();
-            f()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::runtime::Builder;
-    use crate::task::{block_in_place, yield_now};
-
-    /// A loop of `block_in_place` calls keeps no handle of an exited thread: worker
-    /// threads that gave their core away are at most the original workers, and the
-    /// blocking pool holds a handle per running thread only (defect 3: every call
-    /// left a joinable thread, and its stack, in `shared.threads`).
-    #[test]
-    fn block_in_place_keeps_no_exited_threads() {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_keep_alive(std::time::Duration::from_millis(1))
-            .build()
-            .unwrap();
-        let crate::scheduler::Handle::MultiThread(h) = rt.handle().inner.clone() else {
-            unreachable!()
-        };
-        let calls = if cfg!(miri) { 4 } else { 300 };
-        rt.block_on(async move {
-            crate::spawn(async move {
-                for _ in 0..calls {
-                    block_in_place(|| std::hint::black_box(1));
-                    yield_now().await;
-                }
-            })
-            .await
-            .unwrap();
-        });
-        assert!(h.shared.threads.lock().len() <= 2, "worker handles kept");
-        // Let idle pool threads retire (keep-alive 1 ms).
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let kept = h.blocking.num_thread_handles();
-        let running = h.blocking.num_threads();
-        assert_eq!(kept, running, "pool handles kept for exited threads");
-        assert!(running <= 4, "{running} pool threads still running");
     }
 }
