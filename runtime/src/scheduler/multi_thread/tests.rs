@@ -28,7 +28,7 @@ fn block_in_place_keeps_no_exited_threads() {
         .await
         .unwrap();
     });
-    assert!(h.shared.threads.lock().len() <= 2, "worker handles kept");
+    assert!(h.num_worker_handles() <= 2, "worker handles kept");
     // Let idle pool threads retire (keep-alive 1 ms).
     std::thread::sleep(std::time::Duration::from_millis(50));
     let kept = h.blocking.num_thread_handles();

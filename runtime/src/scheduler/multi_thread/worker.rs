@@ -392,6 +392,12 @@ impl Handle {
         }
     }
 
+    /// Worker-thread join handles kept until shutdown (in-crate tests).
+    #[cfg(test)]
+    pub(super) fn num_worker_handles(&self) -> usize {
+        self.shared.threads.lock().len()
+    }
+
     pub(crate) fn num_workers(&self) -> usize {
         self.shared.remotes.len()
     }
