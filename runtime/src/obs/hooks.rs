@@ -3,17 +3,27 @@
 //! runtime goes on.
 
 use super::{Hook, default_sink};
+use std::sync::Arc;
 
-/// The task hooks; each is optional.
+/// A thread hook (`on_thread_park` and friends).
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
+
+/// The task hooks and the worker park hooks; each is optional.
 #[derive(Clone, Default)]
 pub(crate) struct Hooks {
     pub(crate) spawn: Option<Hook>,
     pub(crate) terminate: Option<Hook>,
     pub(crate) before_poll: Option<Hook>,
     pub(crate) after_poll: Option<Hook>,
+    /// Run by a worker just before it parks (`Builder::on_thread_park`).
+    pub(crate) thread_park: Option<ThreadHook>,
+    /// Run by a worker just after it unparks (`Builder::on_thread_unpark`).
+    pub(crate) thread_unpark: Option<ThreadHook>,
 }
 
 impl Hooks {
+    /// Whether a per-poll hook is set (the park hooks do not put the observer on the
+    /// poll path).
     pub(super) fn any(&self) -> bool {
         self.spawn.is_some()
             || self.terminate.is_some()

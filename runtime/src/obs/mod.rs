@@ -220,6 +220,20 @@ impl Observer {
         (self.sink)(line);
     }
 
+    /// A worker is about to park (both flavours).
+    pub(crate) fn before_park(&self) {
+        if let Some(h) = &self.hooks.thread_park {
+            contain("on_thread_park", &*self.sink, || h());
+        }
+    }
+
+    /// A worker came back from park.
+    pub(crate) fn after_unpark(&self) {
+        if let Some(h) = &self.hooks.thread_unpark {
+            contain("on_thread_unpark", &*self.sink, || h());
+        }
+    }
+
     pub(crate) fn on_spawn(&self, meta: &TaskMeta) {
         if let Some(h) = &self.hooks.spawn {
             contain("on_task_spawn", &*self.sink, || h(meta));

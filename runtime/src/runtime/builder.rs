@@ -149,6 +149,42 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on a worker thread just before it parks (goes idle waiting for work,
+    /// events or timers), on both flavours. A panic in `f` is reported and contained.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let p = parks.clone();
+    /// let rt = magpie_runtime::runtime::Builder::new_current_thread()
+    ///     .enable_time()
+    ///     .on_thread_park(move || {
+    ///         p.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(magpie_time::sleep(std::time::Duration::from_millis(5)));
+    /// assert!(parks.load(Ordering::SeqCst) >= 1);
+    /// ```
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.obs.hooks.thread_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread just after it comes back from parking.
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.obs.hooks.thread_unpark = Some(Arc::new(f));
+        self
+    }
+
     /// Most threads the blocking pool may run at once (default 512).
     ///
     /// # Panics

@@ -298,14 +298,18 @@ impl Context {
         match timeout {
             Some(d) if d.is_zero() => self.handle.shared.driver.poll_now(),
             Some(d) => {
+                self.handle.obs.before_park();
                 m.parking();
                 park.park_timeout(d);
                 m.unparked();
+                self.handle.obs.after_unpark();
             }
             None => {
+                self.handle.obs.before_park();
                 m.parking();
                 park.park();
                 m.unparked();
+                self.handle.obs.after_unpark();
             }
         }
         self.core.borrow_mut().as_mut().expect("core present").park = Some(park);

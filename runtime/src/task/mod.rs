@@ -17,6 +17,7 @@ mod shield;
 mod state;
 #[cfg(test)]
 mod tests;
+mod unconstrained;
 mod waker;
 
 pub use self::error::JoinError;
@@ -28,9 +29,18 @@ pub(crate) use self::raw::{Notified, RawTask, Task};
 pub use self::shield::{Shield, shield};
 pub use magpie_sync::{ReturnWhen, Wait, wait};
 
+pub use self::unconstrained::{Unconstrained, unconstrained};
 pub use crate::blocking::spawn_blocking;
 pub use crate::scheduler::multi_thread::block_in_place;
 pub use magpie_base::coop::consume_budget;
+
+/// The cooperative budget, as tokio's `task::coop`: each task poll may perform a fixed
+/// number of operations on magpie's resources before they start returning `Pending`,
+/// so one busy task cannot starve the others of its worker.
+pub mod coop {
+    pub use super::unconstrained::{Unconstrained, unconstrained};
+    pub use magpie_base::coop::{ConsumeBudget, consume_budget, has_budget_remaining};
+}
 
 use std::fmt;
 use std::future::Future;

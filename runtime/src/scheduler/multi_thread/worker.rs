@@ -632,6 +632,7 @@ impl Context {
             (core.index, core.park.take().expect("parker present"))
         };
         let m = self.handle.obs.worker(index);
+        self.handle.obs.before_park();
         m.parking();
         let keep_running = loop {
             // Not under the core borrow: the driver's wakes borrow it.
@@ -656,6 +657,7 @@ impl Context {
             }
         };
         m.unparked();
+        self.handle.obs.after_unpark();
         self.core.borrow_mut().as_mut().expect("core present").park = Some(park);
         keep_running
     }

@@ -1,0 +1,139 @@
+//! Runtime API that tokio code calls: park hooks, `task::unconstrained`, `task::coop`.
+
+mod common;
+
+use common::*;
+use magpie_runtime::runtime::Builder;
+use magpie_runtime::spawn;
+use magpie_runtime::task::{self, coop};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+fn builders() -> Vec<(&'static str, Builder)> {
+    let mut mt = Builder::new_multi_thread();
+    mt.worker_threads(2);
+    vec![
+        ("current_thread", Builder::new_current_thread()),
+        ("multi_thread", mt),
+    ]
+}
+
+/// `on_thread_park` / `on_thread_unpark` run around every park of a worker, in pairs,
+/// on both flavours; a panicking park hook is contained.
+#[test]
+fn park_hooks_run_in_pairs_and_panics_are_contained() {
+    for (name, mut b) in builders() {
+        let parks = Arc::new(AtomicUsize::new(0));
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let (p, u) = (parks.clone(), unparks.clone());
+        let rt = b
+            .enable_all()
+            .on_thread_park(move || {
+                if p.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("park hook panics on purpose");
+                }
+            })
+            .on_thread_unpark(move || {
+                u.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        with_deadline(Duration::from_secs(20), name, move || {
+            rt.block_on(async {
+                for _ in 0..3 {
+                    spawn(magpie_time::sleep(Duration::from_millis(5)))
+                        .await
+                        .unwrap();
+                }
+            });
+            drop(rt);
+        });
+        let (p, u) = (parks.load(Ordering::SeqCst), unparks.load(Ordering::SeqCst));
+        assert!(p >= 1, "{name}: no park seen");
+        assert_eq!(p, u, "{name}: parks and unparks are paired");
+    }
+}
+
+/// Counts the polls of the future it wraps.
+struct CountPolls<F> {
+    inner: Pin<Box<F>>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// Ready channel operations spend the budget and make a task yield; inside
+/// `unconstrained` the same loop finishes in one poll.
+#[test]
+fn unconstrained_never_yields_for_budget() {
+    let rt = ct_all();
+    rt.block_on(async {
+        let run = |unconstrained: bool| {
+            let polls = Arc::new(AtomicUsize::new(0));
+            let body = async {
+                let (tx, mut rx) = magpie_sync::mpsc::unbounded_channel::<u32>();
+                for i in 0..1_000 {
+                    tx.send(i).unwrap();
+                    rx.recv().await.unwrap();
+                }
+            };
+            let fut: Pin<Box<dyn Future<Output = ()> + Send>> = if unconstrained {
+                Box::pin(task::unconstrained(body))
+            } else {
+                Box::pin(body)
+            };
+            let p = polls.clone();
+            async move {
+                spawn(CountPolls {
+                    inner: Box::pin(fut),
+                    polls: p,
+                })
+                .await
+                .unwrap();
+                polls.load(Ordering::SeqCst)
+            }
+        };
+        let budgeted = run(false).await;
+        let free = run(true).await;
+        assert!(
+            budgeted > 1,
+            "1,000 ready receives never yielded ({budgeted} polls)"
+        );
+        assert_eq!(free, 1, "unconstrained still yielded");
+    });
+}
+
+/// `coop::consume_budget` spends one unit and yields once the budget is gone;
+/// `has_budget_remaining` reports it.
+#[test]
+fn consume_budget_yields_when_spent() {
+    let rt = ct_all();
+    rt.block_on(async {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let body = async {
+            for _ in 0..1_000 {
+                coop::consume_budget().await;
+            }
+            coop::has_budget_remaining()
+        };
+        let p = polls.clone();
+        let left = spawn(CountPolls {
+            inner: Box::pin(body),
+            polls: p,
+        })
+        .await
+        .unwrap();
+        assert!(left);
+        assert!(polls.load(Ordering::SeqCst) > 1);
+    });
+}
