@@ -165,7 +165,7 @@ impl Builder {
     ///     })
     ///     .build()
     ///     .unwrap();
-    /// rt.block_on(magpie_time::sleep(std::time::Duration::from_millis(5)));
+    /// rt.block_on(async { magpie_time::sleep(std::time::Duration::from_millis(5)).await });
     /// assert!(parks.load(Ordering::SeqCst) >= 1);
     /// ```
     pub fn on_thread_park<F>(&mut self, f: F) -> &mut Self
