@@ -57,7 +57,7 @@ pub use magpie_sync::{
 pub mod runtime {
     pub use magpie_runtime::runtime::{
         Builder, Dump, EnterGuard, Handle, Runtime, RuntimeFlavor, RuntimeMetrics, TaskDump,
-        TaskMeta, TaskState, TryCurrentError, UnhandledPanic,
+        TaskMeta, TaskState, TryCurrentError, UnhandledPanic, is_rt_shutdown_err,
     };
 }
 

@@ -71,7 +71,31 @@ pub(crate) fn no_driver() -> io::Error {
 }
 
 pub(crate) fn shut_down() -> io::Error {
-    io::Error::other(SHUT_DOWN)
+    io::Error::other(RuntimeShutdown)
+}
+
+/// The inner error of an I/O operation whose driver shut down (so that
+/// [`is_shutdown_err`] can tell it from any other error without matching text).
+#[derive(Debug)]
+struct RuntimeShutdown;
+
+impl std::fmt::Display for RuntimeShutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(SHUT_DOWN)
+    }
+}
+
+impl std::error::Error for RuntimeShutdown {}
+
+/// Whether `err` is the error an I/O operation gets because its runtime (its I/O
+/// driver) shut down. tokio's `runtime::is_rt_shutdown_err`.
+///
+/// ```
+/// let other = std::io::Error::other("something else");
+/// assert!(!magpie_io::driver::is_shutdown_err(&other));
+/// ```
+pub fn is_shutdown_err(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|e| e.is::<RuntimeShutdown>())
 }
 
 /// The I/O driver: a `mio::Poll` and its event buffer. Park on it (it implements

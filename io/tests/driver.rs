@@ -86,6 +86,7 @@ fn shutdown_wakes_waiters_with_error() {
         let mut buf = [0u8; 4];
         let err = server.read(&mut buf).await.unwrap_err();
         assert!(err.to_string().contains("runtime shut down"), "{err}");
+        assert!(magpie_io::driver::is_shutdown_err(&err), "{err:?}");
         let err = client.write_all(b"x").await.unwrap_err();
         assert!(err.to_string().contains("runtime shut down"), "{err}");
         assert!(

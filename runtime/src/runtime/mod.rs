@@ -17,6 +17,26 @@ use crate::context;
 use crate::task::{Id, JoinHandle};
 use std::future::Future;
 
+/// Whether `err` is the error an I/O operation returns because its runtime shut down
+/// (tokio's `runtime::is_rt_shutdown_err`): after the runtime is dropped, a socket that
+/// outlived it fails every operation with this error.
+///
+/// ```
+/// let rt = magpie_runtime::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let listener = rt.block_on(async { magpie_io::net::TcpListener::bind("127.0.0.1:0").await.unwrap() });
+/// drop(rt);
+/// // The driver is gone: the accept fails at once, without waiting.
+/// let mut accept = std::pin::pin!(listener.accept());
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// let std::task::Poll::Ready(Err(err)) = accept.as_mut().poll(&mut cx) else {
+///     panic!("accept on a shut-down runtime did not fail at once");
+/// };
+/// assert!(magpie_runtime::runtime::is_rt_shutdown_err(&err));
+/// ```
+pub fn is_rt_shutdown_err(err: &std::io::Error) -> bool {
+    magpie_io::driver::is_shutdown_err(err)
+}
+
 /// Spawns a task on the current runtime (asyncio's `create_task`).
 ///
 /// The task starts running in the background at once; the returned [`JoinHandle`]
