@@ -137,3 +137,19 @@ fn consume_budget_yields_when_spent() {
         assert!(polls.load(Ordering::SeqCst) > 1);
     });
 }
+
+/// `Builder::name` is what `Handle::name` returns, on both flavours; unnamed: `None`.
+#[test]
+fn runtime_name() {
+    for (flavour, mut b) in builders() {
+        let rt = b.name(format!("rt-{flavour}")).build().unwrap();
+        let inside = rt.block_on(async {
+            magpie_runtime::runtime::Handle::current()
+                .name()
+                .map(str::to_string)
+        });
+        assert_eq!(inside.as_deref(), Some(format!("rt-{flavour}").as_str()));
+        assert_eq!(rt.handle().name(), inside.as_deref());
+    }
+    assert_eq!(ct_all().handle().name(), None);
+}

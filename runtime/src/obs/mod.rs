@@ -107,6 +107,8 @@ pub(crate) struct Config {
     pub(crate) sink: Option<Sink>,
     pub(crate) unhandled_panic: UnhandledPanic,
     pub(crate) hooks: Hooks,
+    /// `Builder::name`: shown by `Handle::name` and in debug reports.
+    pub(crate) name: Option<Arc<str>>,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             sink: None,
             unhandled_panic: UnhandledPanic::Ignore,
             hooks: Hooks::default(),
+            name: None,
         }
     }
 }
@@ -152,6 +155,8 @@ pub(crate) struct Observer {
     hooks: Hooks,
     sink: Sink,
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// The runtime's name (`Builder::name`).
+    pub(crate) name: Option<Arc<str>>,
     /// A task panicked under `UnhandledPanic::ShutdownRuntime`.
     panicked: AtomicBool,
     /// Threads in `block_on` to wake when a panic shuts the runtime down.
@@ -182,6 +187,7 @@ impl Observer {
             hooks: config.hooks.clone(),
             sink,
             unhandled_panic: config.unhandled_panic,
+            name: config.name.clone(),
             panicked: AtomicBool::new(false),
             waiters: parking_lot::Mutex::new(Vec::new()),
             workers: (0..num_workers).map(|_| CachePadded::default()).collect(),

@@ -149,6 +149,22 @@ impl Builder {
         self
     }
 
+    /// Names the runtime: [`Handle::name`] returns it (useful when a process runs
+    /// several runtimes). Worker thread names are set with
+    /// [`thread_name`](Builder::thread_name).
+    ///
+    /// ```
+    /// let rt = magpie_runtime::runtime::Builder::new_current_thread()
+    ///     .name("ingest")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.handle().name(), Some("ingest"));
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.obs.name = Some(Arc::from(name.into()));
+        self
+    }
+
     /// Runs `f` on a worker thread just before it parks (goes idle waiting for work,
     /// events or timers), on both flavours. A panic in `f` is reported and contained.
     ///

@@ -88,6 +88,13 @@ impl Handle {
         }
     }
 
+    /// The runtime's name, if the builder gave it one ([`Builder::name`]).
+    ///
+    /// [`Builder::name`]: super::Builder::name
+    pub fn name(&self) -> Option<&str> {
+        self.inner.observer().name.as_deref()
+    }
+
     /// Which scheduler the runtime uses.
     pub fn runtime_flavor(&self) -> RuntimeFlavor {
         match self.inner {
