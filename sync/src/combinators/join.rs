@@ -227,9 +227,13 @@ macro_rules! __gather_impl {
             ::core::future::poll_fn(|cx| {
                 let __start = __turn.next();
                 let mut __done = true;
-                // Branches `start..n`, then `0..start`.
-                $( if $i >= __start { __done &= $name.as_mut().poll_done(cx); } )*
-                $( if $i < __start { __done &= $name.as_mut().poll_done(cx); } )*
+                // Branches `start..n` on the first pass, then `0..start` (one expansion
+                // per branch keeps the code, and any type error, single).
+                for __pass in 0..2u32 {
+                    $( if ($i >= __start) == (__pass == 0) {
+                        __done &= $name.as_mut().poll_done(cx);
+                    } )*
+                }
                 if !__done {
                     return ::core::task::Poll::Pending;
                 }
@@ -250,12 +254,18 @@ macro_rules! __gather_impl {
             ::core::future::poll_fn(|cx| {
                 let __start = __turn.next();
                 let mut __done = true;
-                $( if $i >= __start {
-                    $crate::__gather_impl!(@try_poll $name cx __done);
-                } )*
-                $( if $i < __start {
-                    $crate::__gather_impl!(@try_poll $name cx __done);
-                } )*
+                for __pass in 0..2u32 {
+                    $( if ($i >= __start) == (__pass == 0) {
+                        match $name.as_mut().poll_try(cx) {
+                            ::core::task::Poll::Ready(::core::result::Result::Ok(())) => {}
+                            ::core::task::Poll::Ready(::core::result::Result::Err(e)) => {
+                                return ::core::task::Poll::Ready(
+                                    ::core::result::Result::Err(e));
+                            }
+                            ::core::task::Poll::Pending => __done = false,
+                        }
+                    } )*
+                }
                 if !__done {
                     return ::core::task::Poll::Pending;
                 }
@@ -267,13 +277,4 @@ macro_rules! __gather_impl {
             // the error reaches the caller.
         }
     }};
-    (@try_poll $name:ident $cx:ident $done:ident) => {
-        match $name.as_mut().poll_try($cx) {
-            ::core::task::Poll::Ready(::core::result::Result::Ok(())) => {}
-            ::core::task::Poll::Ready(::core::result::Result::Err(e)) => {
-                return ::core::task::Poll::Ready(::core::result::Result::Err(e));
-            }
-            ::core::task::Poll::Pending => $done = false,
-        }
-    };
 }
