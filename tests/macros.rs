@@ -132,3 +132,30 @@ async fn pin_lets_a_timer_be_polled_across_select_iterations() {
     assert!((4..=5).contains(&ticks), "{ticks} ticks");
     assert!(deadline.is_elapsed());
 }
+
+#[magpie::test]
+async fn join_rotation_lets_a_timer_branch_run_beside_a_budget_hog() {
+    // A branch that never waits by itself (it only gets `Pending` when the task's
+    // coop budget runs out) beside a branch waiting on timers. Were the hog always
+    // polled first (as with `biased;`, which fails this test), it would spend each
+    // poll's whole budget and the timer branch would never see its timer fire;
+    // rotating the first branch gives both a turn.
+    let permits = magpie::sync::Semaphore::new(10);
+    let done = std::cell::Cell::new(false);
+    let mut spins = 0u64;
+    magpie::join!(
+        async {
+            while !done.get() {
+                let _permit = permits.acquire().await.unwrap();
+                spins += 1;
+                assert!(spins < 5_000_000, "the timer branch starved");
+            }
+        },
+        async {
+            for _ in 0..3 {
+                sleep(Duration::from_millis(1)).await;
+            }
+            done.set(true);
+        },
+    );
+}
