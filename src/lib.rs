@@ -28,7 +28,7 @@
 //! | `await asyncio.sleep(0)`        | [`task::yield_now`]`().await`                |
 //! | `asyncio.sleep(s)`, `wait_for`  | [`time::sleep`], [`time::timeout`]           |
 //! | `asyncio.Queue`, `Lock`, `Event`, `Semaphore` | [`sync::mpsc`], [`sync::Mutex`], [`sync::Event`], [`sync::Semaphore`] |
-//! | `gather(a, b)`, `gather(*aws)`  | [`gather!`]`(a, b)`, [`gather_all`]`(aws)` (`try_` forms stop at the first error) |
+//! | `gather(a, b)`, `gather(*aws)`  | [`gather!`]`(a, b)`, [`gather_all`]`(aws)` (`try_` forms stop at the first error); tokio's [`join!`], [`try_join!`] |
 //! | `wait(aws, return_when=...)`    | [`wait`]`(handles, `[`ReturnWhen`]`::..)`, [`wait_timeout`] |
 //! | `as_completed(aws)`             | [`as_completed`]`(aws)` (a `Stream`)          |
 //! | `TaskGroup()`, `shield(aw)`     | [`task::TaskGroup`], [`shield`]               |
@@ -50,7 +50,8 @@ pub use magpie_runtime::spawn;
 pub use magpie_runtime::task::shield;
 pub use magpie_runtime::task_local;
 pub use magpie_sync::{
-    ReturnWhen, as_completed, gather, gather_all, select, try_gather, try_gather_all, wait,
+    ReturnWhen, as_completed, gather, gather_all, join, pin, select, try_gather, try_gather_all,
+    try_join, wait,
 };
 
 /// Building and running a runtime (tokio-compatible names).

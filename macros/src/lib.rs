@@ -60,12 +60,13 @@
 //! attribute on something that is not a fn. The function is still emitted (unchanged,
 //! or expanded with the valid arguments) so that no follow-up errors hide the real one.
 //!
-//! The examples in this crate's tests and doctests run against a small stand-in for
-//! the `magpie` runtime, selected with `crate = "..."`, because this crate cannot
-//! depend on the facade that re-exports it.
+//! Every misuse above has a compile-fail case, with its expected compiler output, in
+//! the facade's `tests/ui/` (run by `tests/macros_ui.rs` with trybuild). The examples
+//! in this crate's own tests and doctests run against a small stand-in for the `magpie`
+//! runtime, selected with `crate = "..."`, because this crate cannot depend on the
+//! facade that re-exports it.
 
 mod args;
-mod doctests;
 mod expand;
 mod select;
 #[cfg(test)]

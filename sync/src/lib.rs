@@ -23,7 +23,9 @@
 //! | [`gather!`], [`gather_all`], [`try_gather!`], [`try_gather_all`] | run futures concurrently in this task, collect outputs | `gather` |
 //! | [`as_completed`] | a `Stream` of outputs in completion order | `as_completed` |
 //! | [`wait`], [`ReturnWhen`] | wait until first done / first error / all done | `wait` |
+//! | [`join!`], [`try_join!`] | tokio's names for `gather!(..).await`, `try_gather!(..).await` | `gather` |
 //! | [`select!`] | first of several futures wins, the rest are dropped | `wait(FIRST_COMPLETED)` |
+//! | [`pin!`] | pin futures on the stack, to poll them by `&mut` | |
 //!
 //! See `docs/sync.md` for the design and the table of cancel-safe methods.
 #![warn(missing_docs, missing_debug_implementations)]

@@ -1,122 +1,12 @@
-//! The `gather!`, `try_gather!` and `select!` macros.
+//! The `select!` macro (the gathering macros are in `join.rs`).
 //!
-//! All three run a fixed set of futures concurrently inside the calling task. They
-//! re-poll every unfinished future on each wake-up, which is right for the handful of
-//! branches a macro names; for many futures use `gather_all`/`as_completed`, whose cost
-//! per wake-up is one child poll.
+//! It runs a fixed set of futures concurrently inside the calling task and re-polls
+//! every enabled branch on each wake-up, which is right for the handful of branches a
+//! macro names; for many futures use `as_completed`, whose cost per wake-up is one
+//! child poll.
 //!
-//! The macros name their futures with identifiers taken from a fixed list (so at most
-//! 64 futures per invocation) and reach their helpers through `$crate::__private`.
-
-/// Runs the futures concurrently inside the calling task and returns a tuple of their
-/// outputs (asyncio's `await asyncio.gather(a, b, c)`, tokio's `join!`).
-///
-/// Nothing is spawned; the futures run interleaved in the task awaiting the macro.
-/// Evaluates to a future: `gather!(a, b).await`. At most 64 futures.
-///
-/// ```
-/// # magpie_sync::__block_on(async {
-/// let (tx, rx) = magpie_sync::oneshot::channel();
-/// // `b` needs `a` to run concurrently with it, or it would wait forever.
-/// let a = async move { tx.send(2).unwrap(); "a" };
-/// let b = async move { rx.await.unwrap() * 10 };
-/// assert_eq!(magpie_sync::gather!(a, b).await, ("a", 20));
-/// # });
-/// ```
-#[macro_export]
-macro_rules! gather {
-    () => { async {} };
-    ($($fut:expr),+ $(,)?) => {
-        $crate::__gather_impl!(@munch gather []
-            [_f0 _f1 _f2 _f3 _f4 _f5 _f6 _f7 _f8 _f9 _f10 _f11 _f12 _f13 _f14 _f15
-             _f16 _f17 _f18 _f19 _f20 _f21 _f22 _f23 _f24 _f25 _f26 _f27 _f28 _f29 _f30 _f31
-             _f32 _f33 _f34 _f35 _f36 _f37 _f38 _f39 _f40 _f41 _f42 _f43 _f44 _f45 _f46 _f47
-             _f48 _f49 _f50 _f51 _f52 _f53 _f54 _f55 _f56 _f57 _f58 _f59 _f60 _f61 _f62 _f63]
-            $($fut,)+)
-    };
-}
-
-/// Runs futures that yield `Result`s concurrently inside the calling task: gives
-/// `Ok((a, b, ...))` when all succeed, or the first `Err` (in completion order), at
-/// which point the other futures are dropped (asyncio's `gather` without
-/// `return_exceptions`, tokio's `try_join!`). All must share the error type.
-///
-/// ```
-/// # magpie_sync::__block_on(async {
-/// let ok = magpie_sync::try_gather!(async { Ok::<_, &str>(1) }, async { Ok(2) });
-/// assert_eq!(ok.await, Ok((1, 2)));
-///
-/// let err = magpie_sync::try_gather!(
-///     async { Err::<u32, _>("boom") },
-///     std::future::pending::<Result<u32, &str>>(), // dropped when the first fails
-/// );
-/// assert_eq!(err.await, Err("boom"));
-/// # });
-/// ```
-#[macro_export]
-macro_rules! try_gather {
-    () => { async { ::core::result::Result::<(), ::core::convert::Infallible>::Ok(()) } };
-    ($($fut:expr),+ $(,)?) => {
-        $crate::__gather_impl!(@munch try_gather []
-            [_f0 _f1 _f2 _f3 _f4 _f5 _f6 _f7 _f8 _f9 _f10 _f11 _f12 _f13 _f14 _f15
-             _f16 _f17 _f18 _f19 _f20 _f21 _f22 _f23 _f24 _f25 _f26 _f27 _f28 _f29 _f30 _f31
-             _f32 _f33 _f34 _f35 _f36 _f37 _f38 _f39 _f40 _f41 _f42 _f43 _f44 _f45 _f46 _f47
-             _f48 _f49 _f50 _f51 _f52 _f53 _f54 _f55 _f56 _f57 _f58 _f59 _f60 _f61 _f62 _f63]
-            $($fut,)+)
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __gather_impl {
-    (@munch $kind:ident [$($acc:tt)*] [$name:ident $($names:ident)*] $fut:expr, $($rest:tt)*) => {
-        $crate::__gather_impl!(@munch $kind [$($acc)* ($name $fut)] [$($names)*] $($rest)*)
-    };
-    (@munch gather [$(($name:ident $fut:expr))*] [$($unused:ident)*]) => {{
-        let __futs = ($( $crate::__private::MaybeDone::new(
-            ::core::future::IntoFuture::into_future($fut)), )*);
-        async move {
-            let ($($name,)*) = __futs;
-            $( let mut $name = ::core::pin::pin!($name); )*
-            ::core::future::poll_fn(|cx| {
-                let mut done = true;
-                $( done &= $name.as_mut().poll_done(cx); )*
-                if !done {
-                    return ::core::task::Poll::Pending;
-                }
-                ::core::task::Poll::Ready(($(
-                    $name.as_mut().take_output().expect("gather!: output taken twice"),
-                )*))
-            }).await
-        }
-    }};
-    (@munch try_gather [$(($name:ident $fut:expr))*] [$($unused:ident)*]) => {{
-        let __futs = ($( $crate::__private::TryMaybeDone::new(
-            ::core::future::IntoFuture::into_future($fut)), )*);
-        async move {
-            let ($($name,)*) = __futs;
-            $( let mut $name = ::core::pin::pin!($name); )*
-            ::core::future::poll_fn(|cx| {
-                let mut done = true;
-                $(
-                    match $name.as_mut().poll_try(cx) {
-                        ::core::task::Poll::Ready(::core::result::Result::Ok(())) => {}
-                        ::core::task::Poll::Ready(::core::result::Result::Err(e)) => {
-                            return ::core::task::Poll::Ready(::core::result::Result::Err(e));
-                        }
-                        ::core::task::Poll::Pending => done = false,
-                    }
-                )*
-                if !done {
-                    return ::core::task::Poll::Pending;
-                }
-                ::core::task::Poll::Ready(::core::result::Result::Ok(($(
-                    $name.as_mut().take_output().expect("try_gather!: output taken twice"),
-                )*)))
-            }).await
-        }
-    }};
-}
+//! It names its branches with identifiers taken from a fixed list (so at most 64
+//! branches per invocation) and reaches its helpers through `$crate::__private`.
 
 /// Waits on several futures at once and runs the handler of the first one to complete,
 /// dropping the others (tokio's `select!`; asyncio's `wait(..., FIRST_COMPLETED)` plus

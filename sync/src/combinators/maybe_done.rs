@@ -1,4 +1,4 @@
-//! Support for the `gather!`, `try_gather!` and `select!` macros (not public API).
+//! Support for the `gather!`/`join!` family and `select!` macros (not public API).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -124,6 +124,41 @@ impl<F: TryFuture> TryMaybeDone<F> {
             TryMaybeDone::Done(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// The start branch of each poll of a `gather!`/`join!` future: `0` every time when
+/// biased, else `0, 1, ..., n - 1, 0, ...`, one step per poll.
+#[derive(Debug)]
+pub struct Turn {
+    next: u32,
+    branches: u32,
+    biased: bool,
+}
+
+impl Turn {
+    /// A turn over `branches` branches.
+    pub fn new(biased: bool, branches: u32) -> Self {
+        Turn {
+            next: 0,
+            branches,
+            biased,
+        }
+    }
+
+    /// The branch to poll first this time.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u32 {
+        if self.biased {
+            return 0;
+        }
+        let start = self.next;
+        self.next = if start + 1 >= self.branches {
+            0
+        } else {
+            start + 1
+        };
+        start
     }
 }
 

@@ -1,5 +1,5 @@
 //! Runtime-free combinators: asyncio's `gather`, `as_completed` and `wait`, and
-//! tokio's `select!`. They run their futures inside the task that awaits them (nothing
+//! tokio's `join!`, `try_join!`, `select!` and `pin!`. They run their futures inside the task that awaits them (nothing
 //! is spawned), under any executor.
 //!
 //! The many-future forms (`gather_all`, `try_gather_all`, `as_completed`, `wait`) share
@@ -8,6 +8,7 @@
 
 mod as_completed;
 mod gather;
+mod join;
 mod macros;
 mod maybe_done;
 pub(crate) mod set;
@@ -20,7 +21,7 @@ pub use wait::{ReturnWhen, Wait, wait};
 /// Helpers of the macros and of other magpie crates. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::maybe_done::{MaybeDone, TryFuture, TryMaybeDone, thread_rng_n};
+    pub use super::maybe_done::{MaybeDone, TryFuture, TryMaybeDone, Turn, thread_rng_n};
     pub use super::set::FutureSet;
     pub use magpie_macros::__select_clean_pattern as clean_pattern;
 }

@@ -1,0 +1,2 @@
+#[magpie::main(crate = "not a path")]
+async fn main() {}

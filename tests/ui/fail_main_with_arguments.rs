@@ -1,0 +1,6 @@
+#[magpie::main]
+async fn run(n: u32) -> u32 {
+    n
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[magpie::test]
+struct NotATest;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[magpie::test(paused = true)]
+async fn a_test() {}
+
+fn main() {}

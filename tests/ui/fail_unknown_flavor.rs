@@ -1,0 +1,2 @@
+#[magpie::main(flavor = "multi_threaded")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[magpie::main(worker_threads = "4")]
+async fn main() {}
