@@ -159,3 +159,12 @@ async fn join_rotation_lets_a_timer_branch_run_beside_a_budget_hog() {
         },
     );
 }
+
+/// `name = "..."` names the runtime the attribute builds.
+#[magpie::test(name = "named-test-runtime")]
+async fn name_argument_names_the_runtime() {
+    assert_eq!(
+        magpie::runtime::Handle::current().name(),
+        Some("named-test-runtime")
+    );
+}

@@ -1,4 +1,5 @@
-//! The attribute's arguments: `flavor`, `worker_threads`, `start_paused`, `crate`.
+//! The attribute's arguments: `flavor`, `worker_threads`, `start_paused`, `name`,
+//! `crate`.
 //!
 //! Parsing never gives up on the first mistake: [`parse`] always returns a usable
 //! [`Config`] (every argument that was valid, defaults for the rest, conflicting options
@@ -41,8 +42,8 @@ impl Kind {
     /// The argument names this attribute accepts, in the order messages list them.
     pub(crate) fn valid_args(self) -> &'static [&'static str] {
         match self {
-            Kind::Main => &["flavor", "worker_threads", "crate"],
-            Kind::Test => &["flavor", "worker_threads", "start_paused", "crate"],
+            Kind::Main => &["flavor", "worker_threads", "name", "crate"],
+            Kind::Test => &["flavor", "worker_threads", "start_paused", "name", "crate"],
         }
     }
 }
@@ -74,6 +75,8 @@ pub(crate) struct Config {
     pub(crate) worker_threads: Option<(usize, Span)>,
     /// `start_paused = true`. `false` is accepted and emits nothing.
     pub(crate) start_paused: Option<(bool, Span)>,
+    /// `name = "..."`: the runtime's name (`Builder::name`).
+    pub(crate) name: Option<syn::LitStr>,
     /// Path of the facade crate, `::magpie` unless `crate = "..."` says otherwise.
     pub(crate) crate_path: syn::Path,
 }
@@ -85,6 +88,7 @@ impl Config {
             flavor: kind.default_flavor(),
             worker_threads: None,
             start_paused: None,
+            name: None,
             crate_path: syn::parse_quote!(::magpie),
         }
     }
@@ -172,6 +176,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
                 "flavor" => "flavor = \"current_thread\"",
                 "worker_threads" => "worker_threads = 4",
                 "start_paused" => "start_paused = true",
+                "name" => "name = \"ingest\"",
                 _ => "crate = \"::magpie\"",
             };
             push_error(
@@ -230,6 +235,14 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
             ("start_paused", _) => push_error(
                 &mut errors,
                 syn::Error::new_spanned(value, "`start_paused` must be `true` or `false`"),
+            ),
+            ("name", Some(Lit::Str(s))) => config.name = Some(s.clone()),
+            ("name", _) => push_error(
+                &mut errors,
+                syn::Error::new_spanned(
+                    value,
+                    "`name` must be a string, for example `name = \"ingest\"`",
+                ),
             ),
             ("crate", Some(Lit::Str(s))) => match s.parse::<syn::Path>() {
                 Ok(path) => config.crate_path = path,

@@ -173,6 +173,9 @@ fn expand_fn(kind: Kind, config: &Config, input: ItemFn) -> TokenStream {
         let n = proc_macro2::Literal::usize_unsuffixed(n);
         builder.extend(quote_spanned!(span=> .worker_threads(#n)));
     }
+    if let Some(name) = &config.name {
+        builder.extend(quote_spanned!(name.span()=> .name(#name)));
+    }
     builder.extend(quote!(.enable_all()));
     if let Some((true, span)) = config.start_paused {
         builder.extend(quote_spanned!(span=> .start_paused(true)));

@@ -50,6 +50,7 @@
 //! | `flavor` | `"multi_thread"`, `"current_thread"` | main: `"multi_thread"`, test: `"current_thread"` | which scheduler |
 //! | `worker_threads` | integer literal > 0 | number of cores | multi-thread only |
 //! | `start_paused` | `true`, `false` | `false` | `#[magpie::test]` with current-thread only: start with the clock paused |
+//! | `name` | string literal | none | the runtime's name (`Builder::name`, `Handle::name`) |
 //! | `crate` | string holding a path | `"::magpie"` | where the facade crate is, for crates that re-export magpie |
 //!
 //! # Errors

@@ -118,7 +118,7 @@ fn unknown_argument_names_it_and_lists_the_valid_ones() {
         &[
             "unknown argument `threads`",
             "#[magpie::main]",
-            "`flavor`, `worker_threads`, `crate`",
+            "`flavor`, `worker_threads`, `name`, `crate`",
         ],
     );
     assert_one_error(
@@ -126,7 +126,7 @@ fn unknown_argument_names_it_and_lists_the_valid_ones() {
         quote!(paused = true),
         &[
             "unknown argument `paused`",
-            "`flavor`, `worker_threads`, `start_paused`, `crate`",
+            "`flavor`, `worker_threads`, `start_paused`, `name`, `crate`",
         ],
     );
     assert_one_error(
@@ -269,6 +269,16 @@ fn literals_from_macro_rules_are_accepted() {
     let (c, e) = args::parse(Kind::Main, quote!(worker_threads = #n));
     assert!(e.is_none());
     assert_eq!(c.worker_threads.map(|w| w.0), Some(3));
+}
+
+#[test]
+fn name_must_be_a_string() {
+    let (c, e) = args::parse(Kind::Test, quote!(name = "ingest"));
+    assert!(e.is_none());
+    assert_eq!(c.name.map(|n| n.value()).as_deref(), Some("ingest"));
+    let (_, e) = args::parse(Kind::Main, quote!(name = 3));
+    let msg = e.expect("a non-string name is an error").to_string();
+    assert!(msg.contains("`name` must be a string"), "{msg}");
 }
 
 // ---- expansion ----
