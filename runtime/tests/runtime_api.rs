@@ -153,3 +153,47 @@ fn runtime_name() {
     }
     assert_eq!(ct_all().handle().name(), None);
 }
+
+/// Panics of the runtime's entry points point at the caller (`#[track_caller]`):
+/// `block_in_place` on a current-thread runtime, a nested `block_on`.
+#[test]
+fn entry_point_panics_point_at_the_caller() {
+    fn panic_location(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let loc = Arc::new(std::sync::Mutex::new(String::new()));
+        let l = loc.clone();
+        // Other tests of this binary panic on purpose on their own threads: record
+        // only this thread's panic.
+        let me = std::thread::current().id();
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == me
+                && let Some(at) = info.location()
+            {
+                *l.lock().unwrap() = at.file().to_string();
+            }
+        }));
+        let res = std::panic::catch_unwind(f);
+        std::panic::set_hook(prev);
+        assert!(res.is_err(), "expected a panic");
+        let at = loc.lock().unwrap();
+        at.clone()
+    }
+    let at = panic_location(|| {
+        ct_all().block_on(async { task::block_in_place(|| ()) });
+    });
+    assert!(
+        at.ends_with("runtime_api.rs"),
+        "block_in_place panicked at {at}"
+    );
+    let at = panic_location(|| {
+        let rt = ct_all();
+        rt.block_on(async {
+            let inner = ct_all();
+            inner.block_on(async {});
+        });
+    });
+    assert!(
+        at.ends_with("runtime_api.rs"),
+        "nested block_on panicked at {at}"
+    );
+}

@@ -119,6 +119,7 @@ impl CurrentThread {
         )
     }
 
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on(&self.handle, future)
     }
@@ -143,6 +144,7 @@ impl CurrentThread {
 }
 
 /// Drives `future` on `handle`'s scheduler, on this thread.
+#[track_caller]
 pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
     let sched = crate::scheduler::Handle::CurrentThread(handle.clone());
     let _enter = context::enter_runtime(&sched, false);

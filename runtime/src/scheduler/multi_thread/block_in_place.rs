@@ -4,6 +4,7 @@
 use crate::context::{self, SchedulerContext};
 use magpie_base::coop;
 
+#[track_caller]
 pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     match context::scheduler() {
         SchedulerContext::MultiThread(ptr) => {

@@ -60,6 +60,7 @@ pub(crate) fn block_on<F: Future>(handle: &crate::scheduler::Handle, future: F) 
 /// assert_eq!(sum, 6);
 /// # });
 /// ```
+#[track_caller]
 pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
