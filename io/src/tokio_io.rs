@@ -40,236 +40,80 @@ fn poll_read_buf(
     Poll::Ready(Ok(()))
 }
 
-fn read_stream<S: SplitStream>(
-    s: &S,
-    cx: &mut Context<'_>,
-    buf: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    poll_read_buf(buf, |b| s.io().poll_read_uninit(cx, b))
+/// tokio's `AsyncRead` for each type: `|s| io` names the one I/O path of `s: &Self`.
+/// (Implementing a foreign trait for every stream-like type cannot be one blanket
+/// impl; the bodies are the same, so they are written once here.)
+macro_rules! tokio_read {
+    ($([$($g:tt)*] $ty:ty => |$s:ident| $io:expr;)*) => {$(
+        impl<$($g)*> AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let $s = &*self;
+                poll_read_buf(buf, |b| $io.poll_read_uninit(cx, b))
+            }
+        }
+    )*};
 }
 
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        read_stream(&*self, cx, buf)
-    }
+/// tokio's `AsyncWrite` for each type: `|s| io` names its I/O path, `shutdown` what
+/// `poll_shutdown` does. Vectored writes are forwarded (`writev`); nothing is
+/// buffered, so `poll_flush` is ready at once.
+macro_rules! tokio_write {
+    ($([$($g:tt)*] $ty:ty => |$s:ident| $io:expr, shutdown: $shut:expr;)*) => {$(
+        impl<$($g)*> AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let $s = &*self;
+                $io.poll_write(cx, buf)
+            }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $s = &*self;
+                $io.poll_write_vectored(cx, bufs)
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                let $s = &*self;
+                Poll::Ready($shut)
+            }
+        }
+    )*};
 }
 
-impl AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        read_stream(&*self, cx, buf)
-    }
+tokio_read! {
+    [] TcpStream => |s| s.io();
+    [] UnixStream => |s| s.io();
+    ['a, S: SplitStream] ReadHalf<'a, S> => |s| s.as_ref().io();
+    [S: SplitStream] OwnedReadHalf<S> => |s| s.as_ref().io();
+    [] ChildStdout => |s| s.io;
+    [] ChildStderr => |s| s.io;
+    [] pipe::Receiver => |s| s.io;
 }
 
-impl<S: SplitStream> AsyncRead for ReadHalf<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        read_stream(self.get_mut().as_ref(), cx, buf)
-    }
-}
-
-impl<S: SplitStream> AsyncRead for OwnedReadHalf<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        read_stream(self.get_mut().as_ref(), cx, buf)
-    }
-}
-
-/// The write side of a stream, for the four writers below.
-trait StreamWriter {
-    type S: SplitStream;
-    fn stream(&self) -> &Self::S;
-}
-
-impl StreamWriter for TcpStream {
-    type S = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        self
-    }
-}
-
-impl StreamWriter for UnixStream {
-    type S = UnixStream;
-    fn stream(&self) -> &UnixStream {
-        self
-    }
-}
-
-impl<S: SplitStream> StreamWriter for WriteHalf<'_, S> {
-    type S = S;
-    fn stream(&self) -> &S {
-        self.as_ref()
-    }
-}
-
-impl<S: SplitStream> StreamWriter for OwnedWriteHalf<S> {
-    type S = S;
-    fn stream(&self) -> &S {
-        self.as_ref()
-    }
-}
-
-fn write_impl<W: StreamWriter>(w: &W, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    w.stream().io().poll_write(cx, buf)
-}
-
-fn write_vectored_impl<W: StreamWriter>(
-    w: &W,
-    cx: &mut Context<'_>,
-    bufs: &[IoSlice<'_>],
-) -> Poll<io::Result<usize>> {
-    w.stream().io().poll_write_vectored(cx, bufs)
-}
-
-fn shutdown_impl<W: StreamWriter>(w: &W) -> Poll<io::Result<()>> {
-    Poll::Ready(w.stream().shutdown_write())
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_impl(&*self, cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_vectored_impl(&*self, cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        shutdown_impl(&*self)
-    }
-}
-
-impl AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_impl(&*self, cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_vectored_impl(&*self, cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        shutdown_impl(&*self)
-    }
-}
-
-impl<S: SplitStream> AsyncWrite for WriteHalf<'_, S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_impl(&*self, cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_vectored_impl(&*self, cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        shutdown_impl(&*self)
-    }
-}
-
-impl<S: SplitStream> AsyncWrite for OwnedWriteHalf<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_impl(&*self, cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_vectored_impl(&*self, cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        shutdown_impl(&*self)
-    }
-}
-
-impl AsyncRead for ChildStdout {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read_buf(buf, |b| self.io.poll_read_uninit(cx, b))
-    }
-}
-
-impl AsyncRead for ChildStderr {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read_buf(buf, |b| self.io.poll_read_uninit(cx, b))
-    }
-}
-
-impl AsyncRead for pipe::Receiver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read_buf(buf, |b| self.io.poll_read_uninit(cx, b))
-    }
+tokio_write! {
+    // Shuts the write side down: the peer reads end-of-file.
+    [] TcpStream => |s| s.io(), shutdown: s.shutdown_write();
+    [] UnixStream => |s| s.io(), shutdown: s.shutdown_write();
+    ['a, S: SplitStream] WriteHalf<'a, S> => |s| s.as_ref().io(),
+        shutdown: s.as_ref().shutdown_write();
+    [S: SplitStream] OwnedWriteHalf<S> => |s| s.as_ref().io(),
+        shutdown: s.as_ref().shutdown_write();
+    // A pipe's write side closes when the `Sender` is dropped (as tokio's).
+    [] pipe::Sender => |s| s.io, shutdown: { let _ = s; Ok(()) };
 }
 
 impl AsyncWrite for ChildStdin {
@@ -296,32 +140,5 @@ impl AsyncWrite for ChildStdin {
     /// Closes the pipe: the child reads end-of-file.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         futures_io::AsyncWrite::poll_close(self, cx)
-    }
-}
-
-impl AsyncWrite for pipe::Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_write(cx, buf)
-    }
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    /// A pipe's write side closes when the `Sender` is dropped (as tokio's).
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
