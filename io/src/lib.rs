@@ -28,6 +28,7 @@
 pub mod driver;
 mod ext;
 mod interest;
+mod io_traits;
 pub mod net;
 pub mod process;
 mod registration;

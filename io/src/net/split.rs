@@ -14,7 +14,6 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -56,7 +55,7 @@ pub(crate) mod sealed {
     }
 }
 
-use sealed::{Sealed as _, StreamIo};
+use sealed::StreamIo;
 
 impl<E> StreamIo for crate::registration::PollEvented<E>
 where
@@ -252,153 +251,5 @@ impl<S> AsRef<S> for OwnedReadHalf<S> {
 impl<S: SplitStream> AsRef<S> for OwnedWriteHalf<S> {
     fn as_ref(&self) -> &S {
         &self.inner
-    }
-}
-
-/// The stream a half reads from or writes to.
-trait Half {
-    type Stream: SplitStream;
-    fn stream(&self) -> &Self::Stream;
-}
-
-impl<S: SplitStream> Half for ReadHalf<'_, S> {
-    type Stream = S;
-    fn stream(&self) -> &S {
-        self.0
-    }
-}
-
-impl<S: SplitStream> Half for OwnedReadHalf<S> {
-    type Stream = S;
-    fn stream(&self) -> &S {
-        &self.inner
-    }
-}
-
-impl<S: SplitStream> Half for WriteHalf<'_, S> {
-    type Stream = S;
-    fn stream(&self) -> &S {
-        self.0
-    }
-}
-
-impl<S: SplitStream> Half for OwnedWriteHalf<S> {
-    type Stream = S;
-    fn stream(&self) -> &S {
-        &self.inner
-    }
-}
-
-fn read_half<H: Half>(half: &H, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-    half.stream().io().poll_read(cx, buf)
-}
-
-fn read_half_vectored<H: Half>(
-    half: &H,
-    cx: &mut Context<'_>,
-    bufs: &mut [IoSliceMut<'_>],
-) -> Poll<io::Result<usize>> {
-    half.stream().io().poll_read_vectored(cx, bufs)
-}
-
-fn write_half<H: Half>(half: &H, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    half.stream().io().poll_write(cx, buf)
-}
-
-fn write_half_vectored<H: Half>(
-    half: &H,
-    cx: &mut Context<'_>,
-    bufs: &[IoSlice<'_>],
-) -> Poll<io::Result<usize>> {
-    half.stream().io().poll_write_vectored(cx, bufs)
-}
-
-impl<S: SplitStream> futures_io::AsyncRead for ReadHalf<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        read_half(&*self, cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        read_half_vectored(&*self, cx, bufs)
-    }
-}
-
-impl<S: SplitStream> futures_io::AsyncRead for OwnedReadHalf<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        read_half(&*self, cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        read_half_vectored(&*self, cx, bufs)
-    }
-}
-
-impl<S: SplitStream> futures_io::AsyncWrite for WriteHalf<'_, S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_half(&*self, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_half_vectored(&*self, cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Shuts the write side down (the peer reads EOF).
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown_write())
-    }
-}
-
-impl<S: SplitStream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        write_half(&*self, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        write_half_vectored(&*self, cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Shuts the write side down (the peer reads EOF).
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.inner.shutdown_write())
     }
 }
