@@ -9,36 +9,11 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::task::{Context, Waker};
 
-use common::{CountWaker, run, spawn};
+use common::{CountWaker, run, spawn, wait_until, yield_now};
 use magpie_io::Interest;
 use magpie_io::unix::AsyncFd;
-
-const LIMIT: Duration = Duration::from_secs(5);
-
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
-
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        yield_now().await;
-    }
-}
 
 /// A non-blocking pipe: (read end, write end).
 fn pipe() -> (OwnedFd, OwnedFd) {

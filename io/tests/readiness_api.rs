@@ -12,36 +12,11 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{CountWaker, run};
+use common::{CountWaker, run, wait_until};
 use magpie_io::Interest;
 use magpie_io::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixStream};
-
-const LIMIT: Duration = Duration::from_secs(5);
-
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
-
-/// Yields until `cond` holds; panics with `what` after [`LIMIT`].
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        yield_now().await;
-    }
-}
 
 /// A connected pair: (magpie stream, std peer).
 async fn tcp_pair() -> (TcpStream, std::net::TcpStream) {

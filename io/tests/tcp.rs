@@ -7,7 +7,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{payload, run, spawn};
+use common::{payload, run, spawn, yield_now};
 use magpie_io::net::{TcpListener, TcpSocket, TcpStream};
 use magpie_io::{AsyncReadExt, AsyncWriteExt};
 
@@ -61,21 +61,6 @@ fn echo(conns: usize, len: usize) {
         }
         assert_eq!(served.load(Ordering::SeqCst), conns);
     });
-}
-
-/// Yields once (lets other tasks run).
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 #[test]

@@ -15,37 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-use std::time::{Duration, Instant};
 
-use common::{CountWaker, run, spawn};
+use common::{CountWaker, LIMIT, run, spawn, wait_until, yield_now};
 use magpie_io::net::{TcpListener, UdpSocket};
 
 const N: usize = 8;
-const LIMIT: Duration = Duration::from_secs(5);
-
-/// Yields once to the test executor (which polls the driver every 61 ticks).
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
-
-/// Yields until `cond` holds; panics with `what` after [`LIMIT`].
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
-        yield_now().await;
-    }
-}
 
 /// Polls `fut` once with `waker`.
 fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {

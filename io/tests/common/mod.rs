@@ -199,3 +199,30 @@ pub fn block_on_no_driver<F: Future>(fut: F) -> F::Output {
     }
     panic!("future did not complete without a driver");
 }
+
+/// How long a test waits for something before it fails (instead of hanging).
+pub const LIMIT: Duration = Duration::from_secs(5);
+
+/// Returns `Pending` once (waking itself), then `Ready`: lets other tasks run.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Yields until `cond` holds; panics with `what` after [`LIMIT`].
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
+        yield_now().await;
+    }
+}
