@@ -120,20 +120,7 @@ pub mod process {
     pub use magpie_io::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 }
 
-/// Async I/O traits (futures-io's, so `futures::AsyncReadExt` works as is), their
-/// extension traits and helpers.
-pub mod io {
-    pub use magpie_io::{
-        AsyncBufRead, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
-        Interest, ReadHalf, Ready, WriteHalf, copy, split,
-    };
-
-    /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), readiness for a file descriptor
-    /// you own (tokio's `tokio::io::unix`).
-    pub mod unix {
-        pub use magpie_io::unix::*;
-    }
-}
+pub mod io;
 
 /// Files and directories: `std::fs` on the runtime's blocking pool, with read-ahead and
 /// write batching in [`fs::File`] (see the `magpie-fs` crate docs).

@@ -158,8 +158,8 @@ async fn cat_pipes_ten_mib_both_ways_concurrently() {
         for chunk in to_write.chunks(100_000) {
             stdin.write_all(chunk).await.unwrap();
         }
-        stdin.close().await.unwrap();
-        // Writing after close fails instead of hanging.
+        stdin.shutdown().await.unwrap();
+        // Writing after shutdown fails instead of hanging.
         assert!(stdin.write_all(b"x").await.is_err());
     });
     let reader = magpie::spawn(async move {

@@ -55,9 +55,10 @@ const MIN_READ: usize = 64 * 1024;
 /// The default largest chunk moved per blocking call.
 const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 
-/// An open file (`std::fs::File`) with async read, write and seek (futures-io's
-/// [`AsyncRead`], [`AsyncWrite`], [`AsyncSeek`], so magpie's `AsyncReadExt` /
-/// `AsyncWriteExt` and the futures ecosystem's extension traits work on it).
+/// An open file (`std::fs::File`) with async read, write and seek: futures-io's
+/// [`AsyncRead`], [`AsyncWrite`], [`AsyncSeek`] and, with the `tokio-io` feature,
+/// tokio's (so `magpie::io`'s `BufReader`, `copy`, `AsyncReadExt` ... work on it, as do
+/// `magpie::io::futures`'s extension traits and the futures ecosystem's).
 ///
 /// Writes are buffered: `write` returns when the bytes are in the file's buffer, and the
 /// OS write happens on the blocking pool. Call [`flush`](futures_io::AsyncWrite::poll_flush)
@@ -96,6 +97,10 @@ pub struct File {
     max_buf_size: usize,
     /// The next read-ahead size.
     read_size: usize,
+    /// The seek started by tokio's `AsyncSeek::start_seek`, until `poll_complete`
+    /// finishes it.
+    #[cfg_attr(not(feature = "tokio-io"), allow(dead_code))]
+    pub(crate) seek: Option<SeekFrom>,
 }
 
 enum State {
@@ -106,22 +111,30 @@ enum State {
 /// The buffer that travels with each operation. `data` is kept initialised up to its
 /// length, so reusing it never zeroes memory again.
 #[derive(Default)]
-struct Buf {
+pub(crate) struct Buf {
     data: Vec<u8>,
     pos: usize,
     end: usize,
 }
 
 impl Buf {
-    fn unread(&self) -> usize {
+    pub(crate) fn unread(&self) -> usize {
         self.end - self.pos
     }
 
-    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
+    pub(crate) fn copy_to(&mut self, dst: &mut [u8]) -> usize {
         let n = dst.len().min(self.unread());
         dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
         n
+    }
+
+    /// The unread read-ahead.
+    #[cfg_attr(not(feature = "tokio-io"), allow(dead_code))]
+    pub(crate) fn consume(&mut self, n: usize) -> &[u8] {
+        let start = self.pos;
+        self.pos += n.min(self.unread());
+        &self.data[start..self.pos]
     }
 
     /// Forgets the read-ahead and returns how far the OS offset is ahead because of it.
@@ -193,6 +206,7 @@ impl File {
             writing: false,
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
             read_size: MIN_READ,
+            seek: None,
         }
     }
 
@@ -377,7 +391,7 @@ impl File {
     /// Leaves the file idle with nothing pending, or returns a background write's error
     /// / Pending. Finished results of abandoned operations are dropped (a failed
     /// write's error is not).
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             ready!(self.poll_complete(cx))?;
             if self.pending.is_empty() {
@@ -394,14 +408,29 @@ impl AsyncRead for File {
         cx: &mut Context<'_>,
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+        self.get_mut()
+            .poll_read_with(cx, dst.len(), |buf| buf.copy_to(dst))
+    }
+}
+
+impl File {
+    /// The one read path of both trait families: serves up to `want` bytes from the
+    /// read-ahead (or a new blocking read) through `copy`, which moves bytes out of the
+    /// buffer into the caller's and returns how many.
+    pub(crate) fn poll_read_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        want: usize,
+        mut copy: impl FnMut(&mut Buf) -> usize,
+    ) -> Poll<io::Result<usize>> {
+        let this = self;
         loop {
             // Read-ahead already in memory: no round trip.
             if let State::Idle(buf) = &mut this.state
                 && buf.unread() > 0
                 && this.pending.is_empty()
             {
-                return Poll::Ready(Ok(buf.copy_to(dst)));
+                return Poll::Ready(Ok(copy(buf)));
             }
             if let State::Busy(_) = this.state {
                 match ready!(this.poll_complete(cx))? {
@@ -411,18 +440,18 @@ impl AsyncRead for File {
                             unreachable!()
                         };
                         // An empty read-ahead after a read is end of file.
-                        return Poll::Ready(Ok(buf.copy_to(dst)));
+                        return Poll::Ready(Ok(copy(buf)));
                     }
                     _ => continue,
                 }
             }
             ready!(this.poll_idle(cx))?;
-            if dst.is_empty() {
+            if want == 0 {
                 return Poll::Ready(Ok(0));
             }
             // Start a read of at least the caller's buffer and at least the read-ahead
             // window, capped at max_buf_size.
-            let want = dst.len().max(this.read_size).min(this.max_buf_size);
+            let want = want.max(this.read_size).min(this.max_buf_size);
             this.read_size = (this.read_size * 2).min(this.max_buf_size);
             let handle = current()?;
             let State::Idle(buf) = &mut this.state else {
@@ -454,7 +483,27 @@ impl AsyncWrite for File {
         cx: &mut Context<'_>,
         src: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+        self.get_mut().poll_write_inner(cx, src)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_idle(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_idle(cx)
+    }
+}
+
+impl File {
+    /// The one write path of both trait families (see the module docs: batched behind
+    /// a write in flight, else started at once).
+    pub(crate) fn poll_write_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self;
         if src.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -481,14 +530,6 @@ impl AsyncWrite for File {
             return Poll::Ready(Ok(n));
         }
     }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_idle(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush(cx)
-    }
 }
 
 impl AsyncSeek for File {
@@ -497,7 +538,20 @@ impl AsyncSeek for File {
         cx: &mut Context<'_>,
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
-        let this = self.get_mut();
+        self.get_mut().poll_seek_inner(cx, pos)
+    }
+}
+
+impl File {
+    /// The one seek path of both trait families. Re-polled with the same `pos` until
+    /// it is ready (futures' `Seek` future does that; tokio's `start_seek` keeps `pos`
+    /// for `poll_complete`).
+    pub(crate) fn poll_seek_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        let this = self;
         loop {
             if let State::Busy(_) = this.state {
                 if let Some(Op::Seek(r)) = ready!(this.poll_complete(cx))? {

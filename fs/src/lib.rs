@@ -35,6 +35,8 @@
 mod file;
 mod open_options;
 mod read_dir;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 
 pub use file::File;
 pub use open_options::OpenOptions;
