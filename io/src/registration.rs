@@ -174,6 +174,12 @@ impl<E: mio::event::Source> PollEvented<E> {
         ev.map(|ev| ev.ready).map_err(|_| shut_down())
     }
 
+    /// Whether the driver has reported readiness in `interest` (one load: no error
+    /// value, no syscall). For callers that poll a resource after every park.
+    pub(crate) fn is_ready(&self, interest: impl Into<Interest>) -> bool {
+        matches!(self.shared.ready_in(interest.into().mask()), Ok(Some(_)))
+    }
+
     /// One attempt without waiting: `WouldBlock` unless the driver reported readiness in
     /// `interest` (a [`Direction`] or an [`Interest`]); a `WouldBlock` from `f` clears
     /// the readiness that was seen.
