@@ -66,10 +66,10 @@ pub mod runtime {
 pub mod task {
     pub use magpie_runtime::spawn;
     pub use magpie_runtime::task::{
-        AbortHandle, AccessError, GroupError, GroupJoin, Id, JoinError, JoinHandle, JoinSet,
-        LocalKey, Shield, TaskFailure, TaskGroup, TaskLocalFuture, Unconstrained, YieldNow,
-        block_in_place, consume_budget, coop, id, shield, spawn_blocking, try_id, unconstrained,
-        worker_index, yield_now,
+        AbortHandle, AccessError, Builder, GroupError, GroupJoin, Id, JoinError, JoinHandle,
+        JoinSet, LocalKey, Shield, TaskFailure, TaskGroup, TaskLocalFuture, Unconstrained,
+        YieldNow, block_in_place, consume_budget, coop, id, shield, spawn_blocking, try_id,
+        unconstrained, worker_index, yield_now,
     };
 }
 

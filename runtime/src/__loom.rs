@@ -55,7 +55,7 @@ impl Sched {
             f,
             self.0.clone(),
             Id::next(),
-            std::panic::Location::caller(),
+            crate::task::SpawnMeta::here(),
         );
         if let Some(n) = notified {
             self.0.schedule(n);

@@ -221,17 +221,20 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        self.spawn_blocking_meta(f, task::SpawnMeta::here())
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking) with what `task::Builder` records.
+    pub(crate) fn spawn_blocking_meta<F, R>(&self, f: F, meta: task::SpawnMeta) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let future = BlockingFuture {
             f: Some(f),
             _inhibit: InhibitAutoAdvance::new(self.inner.config.clock.as_ref()),
         };
-        let raw = task::RawTask::new(
-            future,
-            BlockingSchedule,
-            Id::next(),
-            0,
-            std::panic::Location::caller(),
-        );
+        let raw = task::RawTask::new(future, BlockingSchedule, Id::next(), 0, meta);
         // SAFETY: an unowned task starts with two references: the join handle's and
         // the first `Notified`'s, handed out here.
         let join = unsafe { JoinHandle::new(raw) };

@@ -4,7 +4,7 @@ use super::{Sink, now_ns};
 use crossbeam_utils::CachePadded;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// The poll a worker is in, published for the watchdog.
@@ -14,6 +14,10 @@ pub(super) struct PollSlot {
     pub(super) started: AtomicU64,
     pub(super) task: AtomicU64,
     pub(super) location: AtomicPtr<Location<'static>>,
+    /// The polled task's name (set only for named tasks; `has_name` says whether the
+    /// slot holds one, so unnamed polls skip the lock).
+    pub(super) name: parking_lot::Mutex<Option<Arc<String>>>,
+    pub(super) has_name: AtomicBool,
 }
 
 /// Debug-mode state, shared with the watchdog thread.
@@ -52,6 +56,10 @@ pub(super) fn watchdog(d: Arc<DebugState>) {
             }
             let task = s.task.load(Relaxed);
             let loc = s.location.load(Relaxed);
+            let name = match &*s.name.lock() {
+                Some(n) if s.has_name.load(Relaxed) => format!(" {:?}", n.as_str()),
+                _ => String::new(),
+            };
             if s.started.load(Relaxed) != started {
                 continue; // the poll ended meanwhile
             }
@@ -63,8 +71,8 @@ pub(super) fn watchdog(d: Arc<DebugState>) {
                 unsafe { &*loc }.to_string()
             };
             (d.sink)(&format!(
-                "magpie debug: watchdog: worker {i} is stuck in one poll of task {task} \
-                 (spawned at {loc}) for {stuck:?} and counting; the task blocks the \
+                "magpie debug: watchdog: worker {i} is stuck in one poll of task \
+                 {task}{name} (spawned at {loc}) for {stuck:?} and counting; the task blocks the \
                  thread (a blocking call in async code?)"
             ));
         }

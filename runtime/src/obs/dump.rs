@@ -36,6 +36,7 @@ impl fmt::Display for TaskState {
 pub struct TaskDump {
     pub(crate) id: Id,
     pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<Box<str>>,
     pub(crate) state: TaskState,
     pub(crate) since_last_poll: Option<Duration>,
 }
@@ -49,6 +50,11 @@ impl TaskDump {
     /// Where the task was spawned.
     pub fn spawned_at(&self) -> &'static Location<'static> {
         self.location
+    }
+
+    /// The task's name, if it was spawned with one (`task::Builder::name`).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// What the task is doing.
@@ -83,6 +89,9 @@ impl fmt::Display for Dump {
         writeln!(f, "{} live task(s)", self.tasks.len())?;
         for t in &self.tasks {
             write!(f, "  task {:>6}  {:<9}  {}", t.id, t.state, t.location)?;
+            if let Some(name) = &t.name {
+                write!(f, "  {name:?}")?;
+            }
             match t.since_last_poll {
                 Some(d) => writeln!(f, "  last polled {d:.1?} ago")?,
                 None => writeln!(f)?,

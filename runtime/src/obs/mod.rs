@@ -14,6 +14,8 @@ mod debug;
 mod dump;
 mod hooks;
 mod metrics;
+#[cfg(test)]
+mod names_tests;
 mod pin;
 #[cfg(test)]
 mod tests;
@@ -66,16 +68,26 @@ pub enum UnhandledPanic {
     ShutdownRuntime,
 }
 
-/// What a hook learns about a task: its id and where it was spawned.
-#[derive(Clone, Copy)]
+/// What a hook learns about a task: its id, where it was spawned and its name.
+#[derive(Clone)]
 pub struct TaskMeta {
     id: Id,
     location: &'static Location<'static>,
+    name: Option<Arc<String>>,
 }
 
 impl TaskMeta {
-    pub(crate) fn new(id: Id, location: &'static Location<'static>) -> TaskMeta {
-        TaskMeta { id, location }
+    pub(crate) fn new(
+        id: Id,
+        location: &'static Location<'static>,
+        name: Option<Arc<String>>,
+    ) -> TaskMeta {
+        TaskMeta { id, location, name }
+    }
+
+    /// The name given with [`task::Builder::name`](crate::task::Builder::name), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(String::as_str)
     }
 
     /// The task's id.
@@ -89,11 +101,23 @@ impl TaskMeta {
     }
 }
 
+/// `task 12 "accept-loop" (spawned at src/main.rs:4:5)`: how reports name a task.
+impl fmt::Display for TaskMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {}", self.id)?;
+        if let Some(name) = self.name() {
+            write!(f, " {name:?}")?;
+        }
+        write!(f, " (spawned at {})", self.location)
+    }
+}
+
 impl fmt::Debug for TaskMeta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskMeta")
             .field("id", &self.id)
             .field("spawned_at", &format_args!("{}", self.location))
+            .field("name", &self.name())
             .finish()
     }
 }
@@ -266,6 +290,12 @@ impl Observer {
             s.task.store(meta.id.as_u64(), Relaxed);
             s.location
                 .store(meta.location as *const _ as *mut _, Relaxed);
+            // Named tasks only (and only in debug mode): the lock is uncontended but
+            // not free, and an unnamed task's slot name is already `None`.
+            if meta.name.is_some() || s.has_name.load(Relaxed) {
+                s.has_name.store(meta.name.is_some(), Relaxed);
+                *s.name.lock() = meta.name.clone();
+            }
             s.started.store(started, Relaxed);
         }
         Some(PollStart { started, slot })
@@ -285,10 +315,10 @@ impl Observer {
             let took = Duration::from_nanos(now_ns().saturating_sub(start.started));
             if took >= d.slow_poll {
                 (d.sink)(&format!(
-                    "magpie debug: slow poll: task {} (spawned at {}) took {:?} in one \
-                     poll (threshold {:?}); something in it blocks the worker thread: \
-                     use spawn_blocking or block_in_place for blocking work",
-                    meta.id, meta.location, took, d.slow_poll
+                    "magpie debug: slow poll: {meta} took {took:?} in one poll (threshold \
+                     {:?}); something in it blocks the worker thread: use spawn_blocking \
+                     or block_in_place for blocking work",
+                    d.slow_poll
                 ));
             }
         }
@@ -359,10 +389,9 @@ impl Drop for Observer {
 
 pub(crate) fn unretrieved_line(meta: &TaskMeta, msg: &str) -> String {
     format!(
-        "magpie: panic never retrieved: task {} (spawned at {}) panicked with {:?} and its \
-         JoinHandle was dropped, so nobody will see this error; await the handle, or \
-         keep it in a JoinSet/TaskGroup",
-        meta.id, meta.location, msg
+        "magpie: panic never retrieved: {meta} panicked with {msg:?} and its JoinHandle \
+         was dropped, so nobody will see this error; await the handle, or keep it in a \
+         JoinSet/TaskGroup"
     )
 }
 

@@ -11,17 +11,17 @@ use std::time::Duration;
 
 /// A report sink that keeps every line.
 #[derive(Clone, Default)]
-struct Reports(Arc<Mutex<Vec<String>>>);
+pub(super) struct Reports(Arc<Mutex<Vec<String>>>);
 
 impl Reports {
-    fn sink(&self) -> Arc<dyn Fn(&str) + Send + Sync> {
+    pub(super) fn sink(&self) -> Arc<dyn Fn(&str) + Send + Sync> {
         let lines = self.0.clone();
         Arc::new(move |l: &str| lines.lock().unwrap().push(l.to_string()))
     }
-    fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
-    fn matching(&self, needle: &str) -> Vec<String> {
+    pub(super) fn matching(&self, needle: &str) -> Vec<String> {
         self.lines()
             .into_iter()
             .filter(|l| l.contains(needle))

@@ -51,7 +51,7 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.inner
-            .spawn(future, Id::next(), std::panic::Location::caller())
+            .spawn(future, Id::next(), crate::task::SpawnMeta::here())
     }
 
     /// Runs `f` on the runtime's blocking pool.

@@ -59,8 +59,8 @@ where
     F::Output: Send + 'static,
 {
     let id = Id::next();
-    let location = std::panic::Location::caller();
-    match context::with_current(|h| h.spawn(future, id, location)) {
+    let meta = crate::task::SpawnMeta::here();
+    match context::with_current(|h| h.spawn(future, id, meta)) {
         Ok(join) => join,
         Err(e) => panic!("`spawn` {e}"),
     }

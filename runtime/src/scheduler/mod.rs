@@ -8,7 +8,6 @@ use crate::blocking;
 use crate::obs::{Dump, Observer, TaskDump, TaskState};
 use crate::task::{Id, JoinHandle};
 use std::future::Future;
-use std::panic::Location;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -22,15 +21,15 @@ impl Handle {
         &self,
         future: F,
         id: Id,
-        location: &'static Location<'static>,
+        meta: crate::task::SpawnMeta,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         match self {
-            Handle::CurrentThread(h) => h.spawn(future, id, location),
-            Handle::MultiThread(h) => h.spawn(future, id, location),
+            Handle::CurrentThread(h) => h.spawn(future, id, meta),
+            Handle::MultiThread(h) => h.spawn(future, id, meta),
         }
     }
 
@@ -118,6 +117,7 @@ fn dump_list<S: crate::task::Schedule>(owned: &crate::task::list::OwnedTasks<S>)
         tasks.push(TaskDump {
             id: h.id,
             location: h.location,
+            name: h.name.as_ref().map(|n| n.as_str().into()),
             state,
             since_last_poll: (last != 0)
                 .then(|| std::time::Duration::from_nanos(now.saturating_sub(last))),

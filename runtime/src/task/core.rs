@@ -7,7 +7,8 @@
 //! ```text
 //! +-------------------- Cell<T, S> (one Box) --------------------+
 //! | Header  | state word | &'static Vtable | list links | ids     |
-//! |         | spawn location | last poll (debug mode)              |
+//! |         | spawn location | name (None: unnamed) | last poll    |
+//! |         | span id (feature `tracing` only)                     |
 //! | Core    | scheduler S (Arc of the runtime handle)             |
 //! |         | stage: Running(future) | Finished(output) | Consumed|
 //! |         | span (feature `tracing` only)                        |
@@ -23,6 +24,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
@@ -52,14 +54,21 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// Where the task was spawned (`#[track_caller]` on every spawn path). Immutable.
     pub(crate) location: &'static Location<'static>,
+    /// The name given with `task::Builder::name` (`None`: unnamed, no allocation).
+    /// Immutable.
+    pub(crate) name: Option<Arc<String>>,
     /// Epoch nanoseconds when the last poll started (0: never). Written only in debug
     /// mode, read by task dumps.
     pub(crate) last_poll: AtomicU64,
+    /// The id of the task's `runtime.spawn` span (0: no subscriber wanted it), for the
+    /// waker events tokio-console matches on. Immutable.
+    #[cfg(feature = "tracing")]
+    pub(crate) span_id: u64,
 }
 
 impl Header {
     pub(crate) fn meta(&self) -> TaskMeta {
-        TaskMeta::new(self.id, self.location)
+        TaskMeta::new(self.id, self.location, self.name.clone())
     }
 }
 
@@ -109,9 +118,12 @@ impl<T: Future, S> Cell<T, S> {
         scheduler: S,
         id: Id,
         owner_id: u64,
-        location: &'static Location<'static>,
+        meta: super::SpawnMeta,
         vtable: &'static Vtable,
     ) -> Box<Self> {
+        #[cfg(feature = "tracing")]
+        let span = spawn_span(id, &meta);
+        let super::SpawnMeta { location, name } = meta;
         Box::new(Cell {
             header: Header {
                 state: State::new(owner_id != 0),
@@ -120,13 +132,16 @@ impl<T: Future, S> Cell<T, S> {
                 owner_id,
                 id,
                 location,
+                name,
                 last_poll: AtomicU64::new(0),
+                #[cfg(feature = "tracing")]
+                span_id: span.id().map_or(0, |id| id.into_u64()),
             },
             core: Core {
                 scheduler,
                 stage: UnsafeCell::new(Stage::Running(future)),
                 #[cfg(feature = "tracing")]
-                span: spawn_span(id, location),
+                span,
             },
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
@@ -137,21 +152,40 @@ impl<T: Future, S> Cell<T, S> {
 
 /// Creates the task's span and reports the spawn (feature `tracing`).
 ///
-/// The `spawn` event is emitted in the spawner's context (inside the spawning task's
-/// span, if any), so a subscriber sees who spawned whom.
+/// The span has the shape tokio-console's subscriber recognises (console-subscriber
+/// matches spans named `runtime.spawn`, and its default filter keeps targets under
+/// `runtime`): `kind`, `task.id`, `task.name` (named tasks), `loc.file`, `loc.line`,
+/// `loc.col`. The `spawn` event is emitted in the spawner's context (inside the
+/// spawning task's span, if any), so a subscriber sees who spawned whom.
 #[cfg(feature = "tracing")]
-fn spawn_span(id: Id, location: &'static Location<'static>) -> tracing::Span {
-    let span = tracing::trace_span!(
-        target: "magpie::task",
-        "task",
-        id = id.as_u64(),
-        location = %location,
-    );
+fn spawn_span(id: Id, meta: &super::SpawnMeta) -> tracing::Span {
+    let loc = meta.location;
+    let span = match &meta.name {
+        Some(name) => tracing::trace_span!(
+            target: "runtime::task",
+            "runtime.spawn",
+            kind = "task",
+            task.id = id.as_u64(),
+            task.name = name.as_str(),
+            loc.file = loc.file(),
+            loc.line = loc.line(),
+            loc.col = loc.column(),
+        ),
+        None => tracing::trace_span!(
+            target: "runtime::task",
+            "runtime.spawn",
+            kind = "task",
+            task.id = id.as_u64(),
+            loc.file = loc.file(),
+            loc.line = loc.line(),
+            loc.col = loc.column(),
+        ),
+    };
     tracing::event!(
         target: "magpie::task",
         tracing::Level::TRACE,
         task.id = id.as_u64(),
-        location = %location,
+        location = %loc,
         "spawn"
     );
     span

@@ -65,13 +65,13 @@ impl<S: Schedule> OwnedTasks<S> {
         future: T,
         scheduler: S,
         id: super::Id,
-        location: &'static std::panic::Location<'static>,
+        meta: super::SpawnMeta,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
-        let raw = RawTask::new(future, scheduler, id, self.id, location);
+        let raw = RawTask::new(future, scheduler, id, self.id, meta);
         // SAFETY: the task starts with three references: one each for the join handle,
         // the first `Notified` and the list, handed out here.
         let join = unsafe { JoinHandle::new(raw) };

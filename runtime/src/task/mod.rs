@@ -4,6 +4,7 @@
 //! word (see `state.rs`, which documents every bit and transition). `JoinHandle`,
 //! `AbortHandle`, wakers and run-queue entries are counted pointers to it.
 
+mod builder;
 mod core;
 mod error;
 mod group;
@@ -20,6 +21,8 @@ mod tests;
 mod unconstrained;
 mod waker;
 
+pub use self::builder::Builder;
+pub(crate) use self::builder::SpawnMeta;
 pub use self::error::JoinError;
 pub use self::group::{GroupError, GroupJoin, TaskFailure, TaskGroup};
 pub use self::join::{AbortHandle, JoinHandle};

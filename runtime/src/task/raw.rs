@@ -21,7 +21,7 @@ impl RawTask {
         scheduler: S,
         id: Id,
         owner_id: u64,
-        location: &'static std::panic::Location<'static>,
+        meta: super::SpawnMeta,
     ) -> RawTask
     where
         T: Future + Send + 'static,
@@ -29,7 +29,7 @@ impl RawTask {
         S: Schedule,
     {
         let vtable: &'static _ = &VtableOf::<T, S>::VTABLE;
-        let cell = Cell::new(future, scheduler, id, owner_id, location, vtable);
+        let cell = Cell::new(future, scheduler, id, owner_id, meta, vtable);
         RawTask {
             ptr: NonNull::from(Box::leak(cell)).cast(),
         }

@@ -34,16 +34,32 @@ fn cell_ptr(ptr: *const ()) -> NonNull<Header> {
     unsafe { NonNull::new_unchecked(ptr as *mut Header) }
 }
 
+/// A `runtime::waker` event in the shape tokio-console matches on (`op`, and `task.id`
+/// = the id of the task's `runtime.spawn` span). Feature `tracing` only; nothing when
+/// no subscriber took the span.
+#[cfg(feature = "tracing")]
+fn trace_op(h: &Header, op: &'static str) {
+    if h.span_id != 0 {
+        tracing::trace!(target: "runtime::waker", op, task.id = h.span_id);
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline(always)]
+fn trace_op(_: &Header, _: &'static str) {}
+
 // # Safety (all four vtable functions)
 // `ptr` is the header pointer of a live task and the caller owns one reference (for
 // `clone`/`wake_by_ref`, borrowed); the std `RawWaker` contract guarantees both.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
+    trace_op(header(ptr), "waker.clone");
     header(ptr).state.ref_inc();
     RawWaker::new(ptr, &VTABLE)
 }
 
 unsafe fn wake_by_val(ptr: *const ()) {
     let h = header(ptr);
+    trace_op(h, "waker.wake");
     let vtable = h.vtable;
     match h.state.transition_to_notified_by_val() {
         ToNotifiedByVal::Submit => {
@@ -51,7 +67,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
             // waker's own keeps the task alive across the call.
             unsafe { (vtable.schedule)(cell_ptr(ptr)) };
             // SAFETY: the waker's reference, ours to drop now.
-            unsafe { drop_waker(ptr) };
+            unsafe { drop_reference(ptr) };
         }
         // SAFETY: that was the last reference.
         ToNotifiedByVal::Dealloc => unsafe { (vtable.dealloc)(cell_ptr(ptr)) },
@@ -61,6 +77,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
 
 unsafe fn wake_by_ref(ptr: *const ()) {
     let h = header(ptr);
+    trace_op(h, "waker.wake_by_ref");
     if let ToNotifiedByRef::Submit = h.state.transition_to_notified_by_ref() {
         // SAFETY: the transition added a reference for the new `Notified`.
         unsafe { (h.vtable.schedule)(cell_ptr(ptr)) }
@@ -68,6 +85,16 @@ unsafe fn wake_by_ref(ptr: *const ()) {
 }
 
 unsafe fn drop_waker(ptr: *const ()) {
+    trace_op(header(ptr), "waker.drop");
+    // SAFETY: forwarded contract.
+    unsafe { drop_reference(ptr) }
+}
+
+/// Drops the waker's reference (no trace event: also the tail of a wake by value).
+///
+/// # Safety
+/// As the vtable functions: the caller owns one reference.
+unsafe fn drop_reference(ptr: *const ()) {
     let h = header(ptr);
     let vtable = h.vtable;
     if h.state.ref_dec() {

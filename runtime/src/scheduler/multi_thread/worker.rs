@@ -44,7 +44,6 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use magpie_base::coop;
 use std::cell::RefCell;
 use std::future::Future;
-use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -287,15 +286,18 @@ impl Handle {
         self: &Arc<Self>,
         future: F,
         id: Id,
-        location: &'static Location<'static>,
+        meta: crate::task::SpawnMeta,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self.shared.owned.bind(future, self.clone(), id, location);
+        let (join, notified) = self
+            .shared
+            .owned
+            .bind(future, self.clone(), id, meta.clone());
         if let Some(obs) = self.obs.active() {
-            obs.on_spawn(&TaskMeta::new(id, location));
+            obs.on_spawn(&TaskMeta::new(id, meta.location, meta.name.clone()));
         }
         if let Some(notified) = notified {
             // A new task goes to the back of the local queue, not the LIFO slot: the
