@@ -58,6 +58,22 @@ fn metrics_count_polls_parks_and_alive_tasks() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!((0..2).all(|i| m.worker_park_count(i) > 0));
+    // Idle now: every worker parked as often as it unparked, plus once (odd).
+    for _ in 0..200 {
+        if (0..2).all(|i| m.worker_park_unpark_count(i) % 2 == 1) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in 0..2 {
+        let n = m.worker_park_unpark_count(i);
+        assert_eq!(
+            n,
+            2 * m.worker_park_count(i) - 1,
+            "worker {i}: parked, then as many unparks as parks"
+        );
+    }
+    assert_eq!(rt.metrics().num_workers(), 2, "Runtime::metrics");
     assert!((0..2).any(|i| m.worker_total_busy_duration(i) > Duration::ZERO));
     assert_eq!(m.worker_overflow_count(0), 0);
     assert_eq!(m.global_queue_depth(), 0);

@@ -13,6 +13,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) steals: AtomicU64,
     pub(crate) steal_operations: AtomicU64,
     pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
     pub(crate) lifo_hits: AtomicU64,
     /// Busy nanoseconds accumulated up to the last park.
     pub(crate) busy_ns: AtomicU64,
@@ -31,8 +32,14 @@ pub(crate) fn bump(counter: &AtomicU64, n: u64) {
 
 impl WorkerMetrics {
     /// The worker starts running (thread start, or woken from a park).
+    /// The worker starts running (not an unpark: the park/unpark count stays even).
+    pub(crate) fn started(&self) {
+        self.busy_since.store(now_ns(), Relaxed);
+    }
+
     pub(crate) fn unparked(&self) {
         self.busy_since.store(now_ns(), Relaxed);
+        bump(&self.unparks, 1);
     }
 
     /// The worker is about to park.
@@ -134,6 +141,16 @@ impl RuntimeMetrics {
     /// Times worker `i` parked (went to sleep for lack of work).
     pub fn worker_park_count(&self, i: usize) -> u64 {
         self.obs().worker(i).parks.load(Relaxed)
+    }
+
+    /// How many times worker `i` parked plus how many times it unparked (tokio's
+    /// `worker_park_unpark_count`): odd while the worker is parked.
+    ///
+    /// # Panics
+    /// When `i >= num_workers()`.
+    pub fn worker_park_unpark_count(&self, i: usize) -> u64 {
+        let w = self.obs().worker(i);
+        w.parks.load(Relaxed) + w.unparks.load(Relaxed)
     }
 
     /// Tasks in worker `i`'s local queue now (the LIFO slot not included). On the

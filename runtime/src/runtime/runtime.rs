@@ -88,6 +88,20 @@ impl Runtime {
         self.handle.spawn_blocking(f)
     }
 
+    /// The runtime's metrics (tokio's `Runtime::metrics`; the same as
+    /// [`Handle::metrics`]).
+    ///
+    /// ```
+    /// let rt = magpie_runtime::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().num_workers(), 2);
+    /// ```
+    pub fn metrics(&self) -> crate::runtime::RuntimeMetrics {
+        self.handle.metrics()
+    }
+
     /// A handle to this runtime, usable from any thread.
     pub fn handle(&self) -> &Handle {
         &self.handle

@@ -216,7 +216,7 @@ fn run_with_core<F: Future>(cx: &Context, mut future: std::pin::Pin<&mut F>) -> 
     let global_interval = handle.config.global_queue_interval.max(1);
     handle.shared.woken.store(true, Ordering::Relaxed);
     let metrics = handle.obs.worker(0);
-    metrics.unparked();
+    metrics.started();
 
     // Future polls and tasks run since the driver last ran.
     let mut since_driver: u32 = 0;

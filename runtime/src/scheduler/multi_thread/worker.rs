@@ -504,7 +504,7 @@ fn run(handle: Arc<Handle>, core: Box<Core>, own_thread: bool) {
         };
         crate::obs::pin_current_thread(cpu, &handle.obs);
     }
-    handle.obs.worker(core.index).unparked();
+    handle.obs.worker(core.index).started();
     if own_thread {
         crate::obs::run_hook("on_thread_start", handle.config.after_start.as_deref());
     }
