@@ -121,6 +121,7 @@ pub mod process {
 }
 
 pub mod io;
+pub mod stream;
 
 /// Files and directories: `std::fs` on the runtime's blocking pool, with read-ahead and
 /// write batching in [`fs::File`] (see the `magpie-fs` crate docs).

@@ -25,6 +25,7 @@ pub mod error;
 mod instant;
 mod interval;
 mod sleep;
+pub mod stream;
 mod timeout;
 mod wheel;
 
