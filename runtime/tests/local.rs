@@ -530,3 +530,45 @@ fn nested_sets_each_keep_their_tasks() {
     });
     assert_eq!(out, 3);
 }
+
+#[test]
+fn join_set_spawn_local_and_spawn_local_on() {
+    for (name, rt) in flavours() {
+        with_deadline(LIMIT, name, move || {
+            let count = Arc::new(AtomicUsize::new(0));
+            let threads = Arc::new(Mutex::new(Vec::new()));
+            let local = LocalSet::new();
+            let (c, t) = (count.clone(), threads.clone());
+            let sum = local.block_on(&rt, async {
+                let mut set = task::JoinSet::new();
+                let base = Rc::new(100);
+                for i in 0..4 {
+                    let base = base.clone();
+                    set.spawn_local(async move {
+                        magpie_time::sleep(Duration::from_millis(i)).await;
+                        *base + i
+                    });
+                }
+                set.spawn_local_on(async { 1000 }, &local);
+                let mut sum = 0;
+                while let Some(r) = set.join_next().await {
+                    sum += r.unwrap();
+                }
+                // Dropping a JoinSet aborts its local tasks, on this thread.
+                let mut doomed = task::JoinSet::new();
+                let g = LocalDrop::new(&c, &t);
+                doomed.spawn_local(async move {
+                    let _g = g;
+                    std::future::pending::<u64>().await
+                });
+                task::yield_now().await;
+                drop(doomed);
+                task::yield_now().await;
+                sum
+            });
+            assert_eq!(sum, 1406, "{name}");
+            assert_eq!(count.load(Ordering::SeqCst), 1, "{name}");
+            assert_eq!(threads.lock().unwrap()[0], thread::current().id());
+        });
+    }
+}
