@@ -471,7 +471,9 @@ macro_rules! workloads {
                 let mut handles = Vec::with_capacity(n);
                 for _ in 0..n {
                     let one = one.clone();
-                    handles.push($rt::task::spawn_local(async move { std::hint::black_box(*one) }));
+                    handles.push($rt::task::spawn_local(
+                        async move { std::hint::black_box(*one) },
+                    ));
                 }
                 let mut sum = 0;
                 for h in handles {
