@@ -572,3 +572,51 @@ fn join_set_spawn_local_and_spawn_local_on() {
         });
     }
 }
+
+#[test]
+fn on_a_local_runtime_send_tasks_spawn_local_tasks_that_run() {
+    with_deadline(LIMIT, "local runtime", || {
+        let rt = Builder::new_current_thread()
+            .enable_all()
+            .build_local()
+            .unwrap();
+        let me = thread::current().id();
+        let (v, t) = rt.block_on(async {
+            // A Send task of the runtime; the local task it spawns runs on this thread
+            // (the set is woken by the spawn: it is not being polled at that moment).
+            magpie_runtime::spawn(async {
+                task::spawn_local(async {
+                    let rc = Rc::new(6);
+                    task::yield_now().await;
+                    (*rc * 7, thread::current().id())
+                })
+                .await
+                .unwrap()
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(v, 42);
+        assert_eq!(t, me);
+        // Local tasks spawned before `block_on` run in it.
+        let h = rt.spawn_local(async { Rc::new(1) });
+        assert_eq!(*rt.block_on(h).unwrap(), 1);
+    });
+}
+
+#[test]
+fn task_hooks_see_local_tasks() {
+    let spawned = Arc::new(AtomicUsize::new(0));
+    let s = spawned.clone();
+    let rt = Builder::new_current_thread()
+        .on_task_spawn(move |_| {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .build_local()
+        .unwrap();
+    rt.block_on(async {
+        task::spawn_local(async {}).await.unwrap();
+        task::spawn_local(async {}).await.unwrap();
+    });
+    assert_eq!(spawned.load(Ordering::SeqCst), 2);
+}
