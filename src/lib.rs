@@ -33,6 +33,7 @@
 //! | `as_completed(aws)`             | [`as_completed`]`(aws)` (a `Stream`)          |
 //! | `TaskGroup()`, `shield(aw)`     | [`task::TaskGroup`], [`shield`]               |
 //! | `contextvars.ContextVar`        | [`task_local!`], [`task::LocalKey`]           |
+//! | one event loop, non-thread-safe task state | [`runtime::LocalRuntime`] / `#[magpie::main(flavor = "local")]`, [`task::spawn_local`], [`task::LocalSet`] |
 //!
 //! The full guide is `docs/asyncio.md` in the repository.
 //!
@@ -57,8 +58,8 @@ pub use magpie_sync::{
 /// Building and running a runtime (tokio-compatible names).
 pub mod runtime {
     pub use magpie_runtime::runtime::{
-        Builder, Dump, EnterGuard, Handle, Runtime, RuntimeFlavor, RuntimeMetrics, TaskDump,
-        TaskMeta, TaskState, TryCurrentError, UnhandledPanic, is_rt_shutdown_err,
+        Builder, Dump, EnterGuard, Handle, LocalRuntime, Runtime, RuntimeFlavor, RuntimeMetrics,
+        TaskDump, TaskMeta, TaskState, TryCurrentError, UnhandledPanic, is_rt_shutdown_err,
     };
 }
 
@@ -67,9 +68,9 @@ pub mod task {
     pub use magpie_runtime::spawn;
     pub use magpie_runtime::task::{
         AbortHandle, AccessError, Builder, GroupError, GroupJoin, Id, JoinError, JoinHandle,
-        JoinSet, LocalKey, Shield, TaskFailure, TaskGroup, TaskLocalFuture, Unconstrained,
-        YieldNow, block_in_place, consume_budget, coop, id, shield, spawn_blocking, try_id,
-        unconstrained, worker_index, yield_now,
+        JoinSet, LocalEnterGuard, LocalKey, LocalSet, RunUntil, Shield, TaskFailure, TaskGroup,
+        TaskLocalFuture, Unconstrained, YieldNow, block_in_place, consume_budget, coop, id, shield,
+        spawn_blocking, spawn_local, try_id, unconstrained, worker_index, yield_now,
     };
 }
 

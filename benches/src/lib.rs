@@ -185,6 +185,8 @@ macro_rules! workloads {
                 e!(spawn_blocking, Multi, Scheduler),
                 e!(ct_spawn_many_local, Current, Scheduler),
                 e!(ct_spawn_await_one, Current, Scheduler),
+                e!(local_spawn_many, Current, Scheduler),
+                e!(local_ping_pong, Current, Scheduler),
                 e!(mpsc_contended_bounded, Multi, Sync),
                 e!(mpsc_contended_bounded_full, Multi, Sync),
                 e!(mpsc_contended_unbounded, Multi, Sync),
@@ -455,6 +457,67 @@ macro_rules! workloads {
             });
             let d = t.elapsed();
             assert_eq!(sum, n);
+            d
+        }
+
+        /// Current-thread `LocalSet`: 10,000 `!Send` tasks (each holds an `Rc`)
+        /// spawned with `spawn_local` inside `run_until`, then every handle awaited.
+        pub fn local_spawn_many(rt: &Runtime, size: Size) -> Duration {
+            let n = size.pick(10_000, 100);
+            let local = $rt::task::LocalSet::new();
+            let one = std::rc::Rc::new(1usize);
+            let t = Instant::now();
+            let sum = local.block_on(rt, async {
+                let mut handles = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let one = one.clone();
+                    handles.push($rt::task::spawn_local(
+                        async move { std::hint::black_box(*one) },
+                    ));
+                }
+                let mut sum = 0;
+                for h in handles {
+                    sum += h.await.unwrap();
+                }
+                sum
+            });
+            let d = t.elapsed();
+            assert_eq!(sum, n);
+            d
+        }
+
+        /// Current-thread `LocalSet`: 1,000 pairs of local tasks bouncing a message
+        /// over two oneshots (`ping_pong` with `spawn_local` and an `Rc` counter).
+        pub fn local_ping_pong(rt: &Runtime, size: Size) -> Duration {
+            let n = size.pick(1_000, 20);
+            let local = $rt::task::LocalSet::new();
+            let rem = std::rc::Rc::new(std::cell::Cell::new(n));
+            let t = Instant::now();
+            local.block_on(rt, async {
+                let (done_tx, done_rx) = oneshot::channel::<()>();
+                let done_tx = std::rc::Rc::new(std::cell::Cell::new(Some(done_tx)));
+                for _ in 0..n {
+                    let rem = rem.clone();
+                    let done_tx = done_tx.clone();
+                    $rt::task::spawn_local(async move {
+                        let (tx1, rx1) = oneshot::channel::<()>();
+                        let (tx2, rx2) = oneshot::channel::<()>();
+                        $rt::task::spawn_local(async move {
+                            rx1.await.unwrap();
+                            tx2.send(()).unwrap();
+                        });
+                        tx1.send(()).unwrap();
+                        rx2.await.unwrap();
+                        rem.set(rem.get() - 1);
+                        if rem.get() == 0 {
+                            done_tx.take().unwrap().send(()).unwrap();
+                        }
+                    });
+                }
+                done_rx.await.unwrap();
+            });
+            let d = t.elapsed();
+            assert_eq!(rem.get(), 0);
             d
         }
 

@@ -55,6 +55,9 @@ pub(crate) enum Flavor {
     MultiThread,
     /// `Builder::new_current_thread()`
     CurrentThread,
+    /// `Builder::new_current_thread().build_local()`: a `LocalRuntime`, where
+    /// `spawn_local` works everywhere.
+    Local,
 }
 
 impl Flavor {
@@ -62,6 +65,7 @@ impl Flavor {
         match s {
             "multi_thread" => Some(Flavor::MultiThread),
             "current_thread" => Some(Flavor::CurrentThread),
+            "local" => Some(Flavor::Local),
             _ => None,
         }
     }
@@ -197,8 +201,8 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
                     syn::Error::new(
                         s.span(),
                         format!(
-                            "unknown runtime flavor `{}`; expected `\"multi_thread\"` or \
-                             `\"current_thread\"`",
+                            "unknown runtime flavor `{}`; expected `\"multi_thread\"`, \
+                             `\"current_thread\"` or `\"local\"`",
                             s.value()
                         ),
                     ),
@@ -208,7 +212,8 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
                 &mut errors,
                 syn::Error::new_spanned(
                     value,
-                    "`flavor` must be a string: `\"multi_thread\"` or `\"current_thread\"`",
+                    "`flavor` must be a string: `\"multi_thread\"`, `\"current_thread\"` or \
+                     `\"local\"`",
                 ),
             ),
             ("worker_threads", Some(Lit::Int(i))) => match i.base10_parse::<usize>() {
@@ -274,12 +279,18 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> (Config, Option<syn::Error
 
     // Options that only make sense for one flavor. On a conflict the option is dropped
     // so that the fallback expansion still builds.
-    if config.flavor == Flavor::CurrentThread {
+    if config.flavor != Flavor::MultiThread {
         if let Some((_, span)) = config.worker_threads.take() {
             let msg = if flavor.is_some() {
-                "`worker_threads` cannot be used with `flavor = \"current_thread\"`: the \
-                 current-thread runtime runs every task on the thread that calls `block_on`"
-                    .to_string()
+                let name = if config.flavor == Flavor::Local {
+                    "local"
+                } else {
+                    "current_thread"
+                };
+                format!(
+                    "`worker_threads` cannot be used with `flavor = \"{name}\"`: that \
+                     runtime runs every task on the thread that calls `block_on`"
+                )
             } else {
                 format!(
                     "`worker_threads` needs the multi-thread runtime: add \
@@ -316,7 +327,7 @@ fn unknown_arg(kind: Kind, arg: &Arg) -> syn::Error {
         .collect::<Vec<_>>()
         .join(", ");
     let hint = match name.as_str() {
-        "multi_thread" | "current_thread" if arg.value.is_none() => {
+        "multi_thread" | "current_thread" | "local" if arg.value.is_none() => {
             format!("; did you mean `flavor = \"{name}\"`?")
         }
         "start_paused" => " (`start_paused` is only supported by `#[magpie::test]`)".to_string(),

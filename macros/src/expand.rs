@@ -167,7 +167,9 @@ fn expand_fn(kind: Kind, config: &Config, input: ItemFn) -> TokenStream {
     let krate = &config.crate_path;
     let mut builder = match config.flavor {
         Flavor::MultiThread => quote!(#krate::runtime::Builder::new_multi_thread()),
-        Flavor::CurrentThread => quote!(#krate::runtime::Builder::new_current_thread()),
+        Flavor::CurrentThread | Flavor::Local => {
+            quote!(#krate::runtime::Builder::new_current_thread())
+        }
     };
     if let Some((n, span)) = config.worker_threads {
         let n = proc_macro2::Literal::usize_unsuffixed(n);
@@ -206,6 +208,11 @@ fn expand_fn(kind: Kind, config: &Config, input: ItemFn) -> TokenStream {
         ReturnType::Default => typed(quote!(()), brace.span.close()),
     };
 
+    let build = match config.flavor {
+        Flavor::Local => quote!(build_local),
+        _ => quote!(build),
+    };
+
     let test_attr = match kind {
         Kind::Test => quote!(#[::core::prelude::v1::test]),
         Kind::Main => TokenStream::new(),
@@ -222,7 +229,7 @@ fn expand_fn(kind: Kind, config: &Config, input: ItemFn) -> TokenStream {
             )]
             {
                 return #builder
-                    .build()
+                    .#build()
                     .expect("failed to build the magpie runtime")
                     .block_on(body);
             }

@@ -47,7 +47,7 @@
 //!
 //! | argument | values | default | |
 //! |---|---|---|---|
-//! | `flavor` | `"multi_thread"`, `"current_thread"` | main: `"multi_thread"`, test: `"current_thread"` | which scheduler |
+//! | `flavor` | `"multi_thread"`, `"current_thread"`, `"local"` | main: `"multi_thread"`, test: `"current_thread"` | which scheduler; `"local"` is a current-thread `LocalRuntime` (`Builder::build_local`), where `spawn_local` works anywhere |
 //! | `worker_threads` | integer literal > 0 | number of cores | multi-thread only |
 //! | `start_paused` | `true`, `false` | `false` | `#[magpie::test]` with current-thread only: start with the clock paused |
 //! | `name` | string literal | none | the runtime's name (`Builder::name`, `Handle::name`) |
@@ -93,7 +93,8 @@ use crate::args::Kind;
 ///
 /// Arguments (all optional):
 ///
-/// - `flavor = "multi_thread"` (default) or `flavor = "current_thread"`;
+/// - `flavor = "multi_thread"` (default), `flavor = "current_thread"`, or
+///   `flavor = "local"` (a `LocalRuntime`: `!Send` tasks with `spawn_local` anywhere);
 /// - `worker_threads = N`, `N > 0`, multi-thread only;
 /// - `crate = "path::to::magpie"`: the path of the facade crate (default `::magpie`),
 ///   for crates that re-export magpie under another name.

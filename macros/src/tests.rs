@@ -151,7 +151,7 @@ fn bad_values() {
         quote!(flavor = "multi_threaded"),
         &[
             "unknown runtime flavor `multi_threaded`",
-            "`\"multi_thread\"` or `\"current_thread\"`",
+            "`\"multi_thread\"`, `\"current_thread\"` or `\"local\"`",
         ],
     );
     assert_one_error(
@@ -239,6 +239,17 @@ fn flavor_conflicts() {
         quote!(worker_threads = 2, flavor = "current_thread"),
         &["cannot be used with `flavor = \"current_thread\"`"],
     );
+}
+
+#[test]
+fn local_flavor_conflicts() {
+    assert_one_error(
+        Kind::Main,
+        quote!(flavor = "local", worker_threads = 2),
+        &["`worker_threads` cannot be used with `flavor = \"local\"`"],
+    );
+    // start_paused is fine: the local runtime is a current-thread one.
+    assert!(arg_errors(Kind::Test, quote!(flavor = "local", start_paused = true)).is_empty());
 }
 
 #[test]
@@ -364,6 +375,25 @@ fn main_current_thread() {
         has(
             &s,
             "::magpie::runtime::Builder::new_current_thread().enable_all().build()"
+        ),
+        "{s}"
+    );
+}
+
+#[test]
+fn main_local() {
+    let out = expand(
+        Kind::Main,
+        quote!(flavor = "local"),
+        quote!(
+            async fn main() {}
+        ),
+    );
+    let s = flat(&out);
+    assert!(
+        has(
+            &s,
+            "::magpie::runtime::Builder::new_current_thread().enable_all().build_local()"
         ),
         "{s}"
     );

@@ -20,7 +20,7 @@
 //!         tx.send(i).await.unwrap();
 //!     }
 //! });
-//! let mut batches = ReceiverStream::new(rx).chunks_timeout(2, Duration::from_millis(50));
+//! let mut batches = std::pin::pin!(ReceiverStream::new(rx).chunks_timeout(2, Duration::from_millis(50)));
 //! let mut got = Vec::new();
 //! while let Some(batch) = batches.next().await {
 //!     got.extend(batch);

@@ -453,6 +453,36 @@ impl Builder {
             shut_down: false,
         })
     }
+
+    /// Builds a local runtime: a current-thread runtime whose `block_on` also drives a
+    /// [`LocalSet`](crate::task::LocalSet), so `!Send` tasks can be spawned anywhere
+    /// on it with [`spawn_local`](crate::task::spawn_local) (asyncio's single event
+    /// loop, whose tasks share the thread's state). The builder's
+    /// [`unhandled_panic`](Builder::unhandled_panic) applies to local tasks too.
+    ///
+    /// Errors on a multi-thread builder (a local runtime has one thread): use
+    /// `Builder::new_current_thread()`.
+    ///
+    /// ```
+    /// let rt = magpie_runtime::runtime::Builder::new_current_thread().build_local().unwrap();
+    /// let n = std::rc::Rc::new(5);
+    /// let out = rt.block_on(async move {
+    ///     magpie_runtime::task::spawn_local(async move { *n * 2 }).await.unwrap()
+    /// });
+    /// assert_eq!(out, 10);
+    /// ```
+    pub fn build_local(&mut self) -> io::Result<super::LocalRuntime> {
+        if self.kind != Kind::CurrentThread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "build_local needs the current-thread runtime (a local runtime runs every \
+                 task on one thread): build it with `Builder::new_current_thread()`",
+            ));
+        }
+        let policy = self.obs.unhandled_panic;
+        let rt = self.build()?;
+        Ok(super::LocalRuntime::new(rt, policy))
+    }
 }
 
 fn default_worker_threads() -> usize {

@@ -4,12 +4,14 @@
 
 mod builder;
 mod handle;
+mod local_runtime;
 #[allow(clippy::module_inception)]
 mod runtime;
 
 pub use self::builder::Builder;
 pub(crate) use self::builder::DriverConfig;
 pub use self::handle::{EnterGuard, Handle, TryCurrentError};
+pub use self::local_runtime::LocalRuntime;
 pub use self::runtime::{Runtime, RuntimeFlavor};
 pub use crate::obs::{Dump, RuntimeMetrics, TaskDump, TaskMeta, TaskState, UnhandledPanic};
 

@@ -232,12 +232,26 @@ impl<T: Future, S> Core<T, S> {
     /// The caller has exclusive access to the stage (RUNNING, or COMPLETE and the
     /// output is the caller's).
     pub(super) unsafe fn drop_future_or_output(&self) {
-        // SAFETY: exclusive access per the caller's contract. Setting `Consumed` first
-        // and dropping after means a panicking Drop leaves a consistent stage.
-        let old = self
-            .stage
-            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, Stage::Consumed) });
-        drop(old);
+        /// Writes `Consumed` over the dropped stage, also when its Drop panics, so the
+        /// stage is consistent whatever happens.
+        struct SetConsumed<T: Future>(*mut Stage<T>);
+        impl<T: Future> Drop for SetConsumed<T> {
+            fn drop(&mut self) {
+                // SAFETY: the stage was just dropped in place (or its Drop unwound):
+                // writing over it drops nothing.
+                unsafe { std::ptr::write(self.0, Stage::Consumed) };
+            }
+        }
+        // The future is dropped *in place*: it is pinned, and a pinned value must not
+        // move before its Drop runs (an async fn's state may point into itself; moving
+        // it out first, as this did with `ptr::replace`, is undefined behaviour that
+        // miri reports under Tree Borrows in `task::local_set::tests`).
+        self.stage.with_mut(|ptr| {
+            let _consumed = SetConsumed(ptr);
+            // SAFETY: exclusive access per the caller's contract; the guard rewrites
+            // the slot after the drop.
+            unsafe { std::ptr::drop_in_place(ptr) };
+        });
     }
 
     /// # Safety

@@ -28,9 +28,9 @@ use std::task::{Context, Poll, Waker};
 
 pub(super) struct VtableOf<T, S>(std::marker::PhantomData<(T, S)>);
 
-impl<T: Future + Send + 'static, S: Schedule> VtableOf<T, S>
+impl<T: Future + 'static, S: Schedule> VtableOf<T, S>
 where
-    T::Output: Send + 'static,
+    T::Output: 'static,
 {
     pub(super) const VTABLE: Vtable = Vtable {
         poll: poll::<T, S>,

@@ -113,6 +113,47 @@ impl<T: 'static> JoinSet<T> {
         self.insert(handle.spawn(task))
     }
 
+    /// Spawns a `!Send` task on the [`LocalSet`](crate::task::LocalSet) (or local
+    /// runtime) driving this thread, and adds it to the set.
+    ///
+    /// # Panics
+    /// Outside a `LocalSet` or local runtime (see [`spawn_local`](crate::task::spawn_local)).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let rt = magpie_runtime::runtime::Builder::new_current_thread().build_local().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = magpie_runtime::task::JoinSet::new();
+    ///     let base = Rc::new(10);
+    ///     for i in 0..3 {
+    ///         let base = base.clone();
+    ///         set.spawn_local(async move { *base + i });
+    ///     }
+    ///     let mut sum = 0;
+    ///     while let Some(r) = set.join_next().await {
+    ///         sum += r.unwrap();
+    ///     }
+    ///     assert_eq!(sum, 33);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(crate::task::spawn_local(task))
+    }
+
+    /// Spawns a `!Send` task on `local` and adds it to the set; it runs when `local`
+    /// is driven.
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, task: F, local: &crate::task::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local.spawn_local(task))
+    }
+
     /// Runs `f` on the blocking pool and adds it to the set (aborting it only works
     /// before it starts).
     ///

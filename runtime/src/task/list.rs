@@ -71,6 +71,30 @@ impl<S: Schedule> OwnedTasks<S> {
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
+        // SAFETY: the future and its output are Send: any thread may poll or drop them.
+        unsafe { self.bind_local(future, scheduler, id, meta) }
+    }
+
+    /// `bind` for a future that is not `Send` (a local task).
+    ///
+    /// # Safety
+    /// `scheduler` polls the task, and shuts the list down, only on the thread that
+    /// calls this (the `LocalSet`'s thread, `task/local_set/`): the future is then
+    /// polled and dropped only there. Every reference the task ever had is gone or
+    /// the task is complete before the cell can be freed elsewhere (the list holds a
+    /// reference until the task completes), so a foreign thread never drops the
+    /// future.
+    pub(crate) unsafe fn bind_local<T>(
+        &self,
+        future: T,
+        scheduler: S,
+        id: super::Id,
+        meta: super::SpawnMeta,
+    ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
+    where
+        T: Future + 'static,
+        T::Output: 'static,
+    {
         let raw = RawTask::new(future, scheduler, id, self.id, meta);
         // SAFETY: the task starts with three references: one each for the join handle,
         // the first `Notified` and the list, handed out here.

@@ -24,8 +24,10 @@ impl RawTask {
         meta: super::SpawnMeta,
     ) -> RawTask
     where
-        T: Future + Send + 'static,
-        T::Output: Send + 'static,
+        // No `Send` bound: the spawn paths require it, except `bind_local` (local
+        // tasks), whose scheduler keeps the future on one thread.
+        T: Future + 'static,
+        T::Output: 'static,
         S: Schedule,
     {
         let vtable: &'static _ = &VtableOf::<T, S>::VTABLE;
@@ -117,8 +119,11 @@ pub(crate) struct Task<S: 'static> {
     _p: PhantomData<S>,
 }
 
-// SAFETY: the task cell is Send + Sync (its future and output are Send, its state is
-// atomic); a `Task` is only a counted pointer to it.
+// SAFETY: a `Task` is only a counted pointer to the cell, whose state is atomic. The
+// future is Send, or (a local task, `OwnedTasks::bind_local`) its scheduler polls and
+// drops it on its own thread only; a `Task` moved elsewhere only counts references
+// and queues the task. The output is reached only through the `JoinHandle`, which is
+// Send only when the output is.
 unsafe impl<S> Send for Task<S> {}
 // SAFETY: as above.
 unsafe impl<S> Sync for Task<S> {}

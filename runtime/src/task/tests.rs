@@ -241,3 +241,31 @@ fn join_handle_drop_races_completion() {
         assert_clean(&sched, &counts, 1, 1);
     }
 }
+
+/// A task whose future points into itself at its suspension point (an async block
+/// awaiting a `poll_fn` that borrows the block's own local) is cancelled by shutdown:
+/// the future must be dropped in place. `drop_future_or_output` used to move it out of
+/// the cell first (`ptr::replace`), which miri reports as undefined behaviour under
+/// Tree Borrows; found by `task::local_set::tests::foreign_wakes_race_the_sets_drop`.
+#[test]
+fn a_self_referential_future_is_dropped_in_place() {
+    let counts = Arc::new(Counts::default());
+    let sched = Sched::new();
+    let c = counts.clone();
+    let handle = sched.spawn(async move {
+        let out = Output(c);
+        let local = 5u32;
+        std::future::poll_fn(|_| {
+            // Borrows `local` (and `out`) across the suspension.
+            let _ = (&local, &out);
+            Poll::<()>::Pending
+        })
+        .await;
+    });
+    sched.run_all();
+    sched.shutdown();
+    drop(handle);
+    // The future's `out` was dropped once, with the future.
+    assert_eq!(counts.outputs.load(SeqCst), 1);
+    assert_eq!(sched.num_cells(), 0);
+}

@@ -1,0 +1,2 @@
+#[magpie::main(flavor = "local", worker_threads = 2)]
+async fn main() {}
