@@ -399,7 +399,27 @@ impl Wake for Handle {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.shared.woken.store(true, Ordering::Release);
-        self.shared.unparker.unpark();
+        // On the thread that drives this scheduler (inside a task poll, the future's
+        // own poll, or the driver's dispatch right after a park) nothing is parked, and
+        // `run_with_core` reads `woken` before it parks again: the unpark (an eventfd
+        // write, and an epoll_wait that returns at once) would be wasted. From any other
+        // thread, unpark.
+        if !self.is_driving_thread() {
+            self.shared.unparker.unpark();
+        }
+    }
+}
+
+impl Handle {
+    /// Whether the calling thread is running this scheduler's loop (its `Context` is
+    /// the current scheduler context).
+    fn is_driving_thread(self: &Arc<Self>) -> bool {
+        match context::scheduler() {
+            // SAFETY: set by `run_with_core` for the lifetime of its `Context`, on this
+            // thread only, and restored before the context is dropped.
+            SchedulerContext::CurrentThread(ptr) => Arc::ptr_eq(unsafe { &(*ptr).handle }, self),
+            _ => false,
+        }
     }
 }
 
@@ -458,6 +478,37 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
+
+    /// The `block_on` future woken from its own thread (by a task it spawned) does not
+    /// unpark the driver: the thread is running, and checks the flag before parking.
+    /// Each such unpark was an eventfd write and an epoll_wait that returned at once.
+    #[test]
+    fn same_thread_wakes_of_the_block_on_future_do_not_unpark() {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let crate::scheduler::Handle::CurrentThread(ct) = rt.handle().inner.clone() else {
+            unreachable!()
+        };
+        let before = ct.shared.unparker.unpark_count();
+        rt.block_on(async {
+            for i in 0..100 {
+                let (tx, rx) = magpie_sync::oneshot::channel();
+                crate::spawn(async move { tx.send(i).unwrap() });
+                assert_eq!(rx.await.unwrap(), i);
+            }
+        });
+        let unparks = ct.shared.unparker.unpark_count() - before;
+        assert!(unparks < 10, "{unparks} unparks for 100 same-thread wakes");
+        // A wake from another thread still unparks (and the future completes).
+        rt.block_on(async {
+            let (tx, rx) = magpie_sync::oneshot::channel();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                tx.send(()).unwrap();
+            });
+            rx.await.unwrap();
+        });
+        assert!(ct.shared.unparker.unpark_count() > before + unparks);
+    }
 
     /// A thread in `Handle::block_on` without the core, whose future keeps waking
     /// itself, registers as a core waiter once, not once per wake (defect 8).

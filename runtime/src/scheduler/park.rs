@@ -68,6 +68,9 @@ struct Inner {
     // A std `Arc` even under loom: the slot is shared with the schedulers, which hold it
     // in std `Arc`s, and its sharing is not part of what the models check.
     driver: std::sync::Arc<DriverSlot>,
+    /// Calls of `Unparker::unpark` (in-crate tests count wasted wake-ups with it).
+    #[cfg(test)]
+    unparks: std::sync::atomic::AtomicUsize,
 }
 
 /// A worker's parker. Not `Clone`: one per worker.
@@ -89,6 +92,8 @@ impl Parker {
                 mutex: Mutex::new(()),
                 condvar: Condvar::new(),
                 driver,
+                #[cfg(test)]
+                unparks: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -191,8 +196,20 @@ impl Inner {
 }
 
 impl Unparker {
+    /// How many times `unpark` was called.
+    #[cfg(test)]
+    pub(crate) fn unpark_count(&self) -> usize {
+        self.inner
+            .unparks
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(crate) fn unpark(&self) {
         let inner = &*self.inner;
+        #[cfg(test)]
+        inner
+            .unparks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match inner.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
