@@ -65,3 +65,17 @@ pub fn deadline<F: Future>(secs: u64, fut: F) -> impl Future<Output = F::Output>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "run the tests with scripts/test")]
+    fn a_missing_service_fails_with_what_to_do() {
+        super::service_env("MAGPIE_NO_SUCH_SERVICE_ADDR");
+    }
+
+    #[test]
+    fn outside_any_runtime_no_tokio_runtime_is_found() {
+        super::assert_no_tokio();
+    }
+}
