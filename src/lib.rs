@@ -142,6 +142,15 @@ pub mod sync {
     pub use crate::asyncio::SendTimeoutExt;
 }
 
+/// A generic connection pool (the `magpie-pool` crate): a [`Manager`](pool::Manager)
+/// says how to connect, check and recycle; [`Pool::get`](pool::Pool::get) hands out
+/// connections, at most `max_size` at once, under an acquire timeout, replacing broken
+/// ones (after a database restart). deadpool and bb8 need tokio's runtime; this does
+/// not. `docs/ecosystem.md` shows it with tokio-postgres and redis.
+pub mod pool {
+    pub use magpie_pool::*;
+}
+
 /// hyper 1.x on magpie (feature `hyper`): the `magpie-hyper` crate.
 ///
 /// [`MagpieExecutor`](hyper::MagpieExecutor), [`MagpieTimer`](hyper::MagpieTimer) and

@@ -4,7 +4,9 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use super::keepalive::{self, Keepalive};
 
 use crate::net::{TcpListener, TcpStream};
 
@@ -74,6 +76,45 @@ impl TcpSocket {
     /// Sets `TCP_NODELAY`.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.set_tcp_nodelay(nodelay)
+    }
+
+    /// Sets `SO_KEEPALIVE` (tokio's `TcpSocket::set_keepalive`).
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        self.inner.set_keepalive(keepalive)
+    }
+
+    /// Reads `SO_KEEPALIVE`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.inner.keepalive()
+    }
+
+    /// Turns keepalive on with the given idle time, probe interval and probe count; the
+    /// stream made by [`connect`](Self::connect) keeps them.
+    ///
+    /// ```
+    /// use magpie_io::net::{tcp::Keepalive, TcpSocket};
+    /// use std::time::Duration;
+    ///
+    /// let socket = TcpSocket::new_v4()?;
+    /// let ka = Keepalive::new()
+    ///     .with_time(Duration::from_secs(30))
+    ///     .with_interval(Duration::from_secs(5))
+    ///     .with_retries(4);
+    /// socket.set_keepalive_params(&ka)?;
+    /// assert!(socket.keepalive()?);
+    /// assert_eq!(socket.keepalive_params()?, ka);
+    /// # std::io::Result::Ok(())
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidInput` for a zero time, interval or count; the OS's error otherwise.
+    pub fn set_keepalive_params(&self, params: &Keepalive) -> io::Result<()> {
+        keepalive::set_params(SockRef::from(&self.inner), params)
+    }
+
+    /// The keepalive idle time, interval and probe count in force.
+    pub fn keepalive_params(&self) -> io::Result<Keepalive> {
+        keepalive::params(SockRef::from(&self.inner))
     }
 
     /// Binds to `addr`.

@@ -6,6 +6,9 @@ use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 
+use socket2::SockRef;
+
+use super::keepalive::{self, Keepalive};
 use crate::interest::Interest;
 use crate::net::addr::{ToSocketAddrs, each_addr};
 use crate::net::split;
@@ -81,6 +84,32 @@ impl TcpStream {
     /// Reads `TCP_NODELAY`.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
+    }
+
+    /// Turns TCP keepalive probes (`SO_KEEPALIVE`) on or off, with the system's timing;
+    /// [`set_keepalive_params`](Self::set_keepalive_params) also sets the timing.
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        SockRef::from(self.io.get_ref()).set_keepalive(keepalive)
+    }
+
+    /// Reads `SO_KEEPALIVE`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        SockRef::from(self.io.get_ref()).keepalive()
+    }
+
+    /// Turns keepalive on with the given idle time, probe interval and probe count
+    /// (example at [`TcpSocket::set_keepalive_params`](super::TcpSocket::set_keepalive_params)).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a zero time, interval or count; the OS's error otherwise.
+    pub fn set_keepalive_params(&self, params: &Keepalive) -> io::Result<()> {
+        keepalive::set_params(SockRef::from(self.io.get_ref()), params)
+    }
+
+    /// The keepalive idle time, interval and probe count in force (whether or not
+    /// keepalive is on).
+    pub fn keepalive_params(&self) -> io::Result<Keepalive> {
+        keepalive::params(SockRef::from(self.io.get_ref()))
     }
 
     /// Sets `IP_TTL`.
