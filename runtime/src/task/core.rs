@@ -198,12 +198,26 @@ impl<T: Future, S> Core<T, S> {
     /// The caller has exclusive access to the stage (RUNNING, or COMPLETE and the
     /// output is the caller's).
     pub(super) unsafe fn drop_future_or_output(&self) {
-        // SAFETY: exclusive access per the caller's contract. Setting `Consumed` first
-        // and dropping after means a panicking Drop leaves a consistent stage.
-        let old = self
-            .stage
-            .with_mut(|ptr| unsafe { std::ptr::replace(ptr, Stage::Consumed) });
-        drop(old);
+        /// Writes `Consumed` over the dropped stage, also when its Drop unwinds (then
+        /// the rest of the value is leaked, never dropped twice).
+        struct Consume<T: Future>(*mut Stage<T>);
+        impl<T: Future> Drop for Consume<T> {
+            fn drop(&mut self) {
+                // SAFETY: the stage was just dropped (or its drop unwound): writing
+                // over it without dropping it again is what we want.
+                unsafe { std::ptr::write(self.0, Stage::Consumed) };
+            }
+        }
+        // Dropped IN PLACE: the future is pinned in the cell, and Pin promises it is
+        // dropped where it was polled (an intrusive waiter list, such as Notify's,
+        // may still point at it until its Drop unlinks it). Moving it out first
+        // (`ptr::replace`, as before) dropped it on the stack and corrupted such lists.
+        self.stage.with_mut(|ptr| {
+            let _consume = Consume(ptr);
+            // SAFETY: exclusive access per the caller's contract; `_consume` makes
+            // the slot valid again (`Consumed`) before anything else can see it.
+            unsafe { std::ptr::drop_in_place(ptr) };
+        });
     }
 
     /// # Safety
