@@ -63,6 +63,8 @@ mod exec;
 mod io;
 mod timer;
 
+#[cfg(feature = "client")]
+mod client;
 #[cfg(feature = "server")]
 mod serve;
 
@@ -70,5 +72,7 @@ pub use exec::MagpieExecutor;
 pub use io::{FuturesIo, MagpieIo};
 pub use timer::{MagpieSleep, MagpieTimer};
 
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder, Error as ClientError, HttpConnector, ResponseBody};
 #[cfg(feature = "server")]
 pub use serve::{Listener, Serve, ServeFuture, WithGracefulShutdown, serve, serve_http1};
