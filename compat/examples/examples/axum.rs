@@ -20,6 +20,10 @@
 //! takes its place). Known gap: `axum::extract::ws::WebSocketUpgrade` spawns with
 //! `tokio::spawn` and needs the `tokio` feature, so it does not run on magpie.
 
+// The examples' shared command line (unknown arguments: usage line, exit 2).
+#[path = "../../../examples/common/args.rs"]
+mod args;
+
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
@@ -39,8 +43,6 @@ use magpie::net::{TcpListener, TcpStream};
 use magpie::sync::Mutex;
 use magpie::time::{Duration, sleep, timeout};
 use serde::{Deserialize, Serialize};
-
-const USAGE: &str = "usage: axum [--port PORT] [--selftest]";
 
 // ----------------------------------------------------------------------------- the app
 
@@ -307,50 +309,15 @@ async fn selftest(listener: TcpListener) -> io::Result<()> {
 
 // -------------------------------------------------------------------------------- main
 
-/// The command line: `--port PORT`, `--selftest`; anything else is a usage error.
-struct Args {
-    port: Option<u16>,
-    selftest: bool,
-}
-
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut out = Args {
-        port: None,
-        selftest: false,
-    };
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--selftest" => out.selftest = true,
-            "--port" => {
-                let v = args.next().ok_or("--port needs a value")?;
-                out.port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--port {v}: not a port number"))?,
-                );
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(out)
-}
-
 #[magpie::main]
 async fn main() -> io::Result<()> {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(why) => {
-            if !why.is_empty() {
-                eprintln!("axum: {why}");
-            }
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    let port = args.port.unwrap_or(if args.selftest { 0 } else { 3000 });
+    let mut args = args::Args::parse("usage: axum [--port PORT] [--selftest]");
+    let selftest_mode = args.flag("--selftest");
+    let port: Option<u16> = args.value("--port");
+    args.finish();
+    let port = port.unwrap_or(if selftest_mode { 0 } else { 3000 });
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    if args.selftest {
+    if selftest_mode {
         return selftest(listener).await;
     }
     println!(
