@@ -48,14 +48,22 @@ pub(crate) async fn serve_connection<I, S, B>(
     let conn = builder
         .serve_connection_with_upgrades(MagpieIo::new(io), TowerToHyperService::new(service));
     let mut conn = pin!(conn);
+    // `signal` registers this task's waker with the channel on its first poll; after
+    // that it is polled again only once `probe` (a lock-free load) says the channel
+    // fired. Polling it on every wake-up of the connection would take the channel's
+    // waiter lock, shared by all connections, once per poll.
+    let probe = shutdown.clone();
     let mut signal = pin!(shutdown.changed());
-    let mut asked = false;
+    let (mut armed, mut asked) = (false, false);
     // An error here is about this connection only (reset, timeout, bad request head);
     // hyper has already answered what it could.
     let _ = poll_fn(|cx| {
-        if !asked && signal.as_mut().poll(cx).is_ready() {
-            asked = true;
-            conn.as_mut().graceful_shutdown();
+        if !asked && (!armed || !matches!(probe.has_changed(), Ok(false))) {
+            armed = true;
+            if signal.as_mut().poll(cx).is_ready() {
+                asked = true;
+                conn.as_mut().graceful_shutdown();
+            }
         }
         conn.as_mut().poll(cx)
     })
