@@ -38,11 +38,16 @@ fn run<F: Future<Output = ()> + Send + 'static>(f: F) {
 struct Gates {
     entered: Arc<Event>,
     release: Arc<Event>,
+    /// Requests waiting at the gate.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn handle(req: Request<Incoming>, gates: Gates) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = match req.uri().path() {
         "/slow" => {
+            gates
+                .waiting
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             gates.entered.set();
             gates.release.wait().await;
             Bytes::from_static(b"slow done")
@@ -275,5 +280,49 @@ fn dropping_the_server_asks_connections_to_finish() {
         server.abort();
         let _ = server.await;
         closed(&idle).await;
+    });
+}
+
+#[test]
+fn graceful_shutdown_waits_for_every_connection() {
+    // 20 connections, each with a request in flight, half HTTP/1.1 and half HTTP/2:
+    // the server resolves only after the last one is answered.
+    run(async {
+        let gates = Gates::default();
+        let (addr, stop, server) = start(gates.clone()).await;
+        let mut clients = Vec::new();
+        for i in 0..20 {
+            clients.push(magpie_runtime::spawn(async move {
+                if i % 2 == 0 {
+                    let mut send = h1(TcpStream::connect(addr).await.unwrap()).await;
+                    get::<Bytes>(&mut send, "/slow").await
+                } else {
+                    let mut send = h2(addr).await;
+                    let req = Request::get("http://localhost/slow")
+                        .body(Empty::new())
+                        .unwrap();
+                    let res = send.send_request(req).await.unwrap();
+                    res.into_body().collect().await.unwrap().to_bytes()
+                }
+            }));
+        }
+        while gates.waiting.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+            sleep(Duration::from_millis(5)).await;
+        }
+        stop.set();
+        sleep(Duration::from_millis(50)).await;
+        assert!(
+            !server.is_finished(),
+            "serve resolved with 20 requests in flight"
+        );
+        gates.release.set();
+        for c in clients {
+            assert_eq!(c.await.unwrap(), "slow done");
+        }
+        timeout(Duration::from_secs(5), server)
+            .await
+            .expect("serve did not resolve")
+            .unwrap()
+            .unwrap();
     });
 }
