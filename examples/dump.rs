@@ -8,10 +8,14 @@
 //! signals issue), so this example prints it from a task on a timer. Once signals land,
 //! replace the monitor's sleep with `signal(SignalKind::user_defined1()).recv()`.
 
+#[path = "common/args.rs"]
+mod args;
+
 use magpie::runtime::{Builder, Handle};
 use std::time::Duration;
 
 fn main() {
+    args::Args::parse("usage: dump").finish();
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

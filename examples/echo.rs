@@ -2,6 +2,9 @@
 //! `nc 127.0.0.1 7878` in another terminal. With `--selftest` it starts the server,
 //! connects 64 clients to it, checks every echoed byte and exits.
 
+#[path = "common/args.rs"]
+mod args;
+
 use magpie::io::{AsyncReadExt, AsyncWriteExt};
 use magpie::net::{TcpListener, TcpStream};
 use std::io;
@@ -62,17 +65,16 @@ async fn selftest(addr: std::net::SocketAddr) -> io::Result<()> {
 
 #[magpie::main]
 async fn main() -> io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let test = args.iter().any(|a| a == "--selftest");
-    let addr = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .map(String::as_str)
-        .unwrap_or(if test {
-            "127.0.0.1:0"
-        } else {
-            "127.0.0.1:7878"
-        });
+    let mut args = args::Args::parse("usage: echo [ADDR] [--selftest]");
+    let test = args.flag("--selftest");
+    let addr: Option<std::net::SocketAddr> = args.positional("ADDR");
+    args.finish();
+    let default = if test {
+        "127.0.0.1:0"
+    } else {
+        "127.0.0.1:7878"
+    };
+    let addr = addr.unwrap_or_else(|| default.parse().expect("a valid default address"));
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let server = magpie::spawn(serve(listener));

@@ -12,6 +12,9 @@
 //! The three sleeps overlap: the run takes about 3 s, not 6.
 //! Run with `cargo run --example gather`.
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::time::{Duration, Instant};
 
 async fn say_after(delay: u64, what: &str) -> &str {
@@ -22,6 +25,7 @@ async fn say_after(delay: u64, what: &str) -> &str {
 
 #[magpie::main]
 async fn main() {
+    args::Args::parse("usage: gather").finish();
     let start = Instant::now();
     let words = magpie::gather!(
         say_after(2, "two"),

@@ -3,11 +3,15 @@
 //! Shows `#[magpie::main]`, spawning tasks, awaiting their `JoinHandle`s, cancelling a
 //! task with `abort()`, and a panicking task that does not take the runtime down.
 
+#[path = "common/args.rs"]
+mod args;
+
 use magpie::task::JoinError;
 use magpie::time::{Duration, sleep};
 
 #[magpie::main]
 async fn main() {
+    args::Args::parse("usage: hello").finish();
     // Spawn a few tasks (asyncio.create_task) and gather their results in order.
     let handles: Vec<_> = (1..=5u64)
         .map(|i| {

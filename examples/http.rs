@@ -29,6 +29,9 @@
 //!     return web.json_response({"users": users, "orders": orders})
 //! ```
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -343,17 +346,12 @@ async fn selftest(listener: TcpListener) -> io::Result<()> {
 
 #[magpie::main]
 async fn main() -> io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let selftest_mode = args.iter().any(|a| a == "--selftest");
-    let port = match args.iter().position(|a| a == "--port") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|p| p.parse::<u16>().ok())
-            .ok_or_else(|| io::Error::other("--port needs a number (0-65535)"))?,
-        // The self-test picks a free port unless told otherwise.
-        None if selftest_mode => 0,
-        None => 3000,
-    };
+    let mut args = args::Args::parse("usage: http [--port PORT] [--selftest]");
+    let selftest_mode = args.flag("--selftest");
+    let port: Option<u16> = args.value("--port");
+    args.finish();
+    // The self-test picks a free port unless told otherwise.
+    let port = port.unwrap_or(if selftest_mode { 0 } else { 3000 });
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     if selftest_mode {
         return selftest(listener).await;

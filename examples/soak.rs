@@ -10,6 +10,9 @@
 //! (sent minus echoed), corrupt bytes, and RSS at start (after the connections are up),
 //! peak and end. It exits non-zero on a lost or corrupt byte.
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -99,9 +102,10 @@ async fn client(conn: u64, addr: std::net::SocketAddr, stop: Arc<AtomicBool>, t:
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let seconds: u64 = args.next().map_or(60, |s| s.parse().expect("SECONDS"));
-    let conns: u64 = args.next().map_or(512, |s| s.parse().expect("CONNS"));
+    let mut args = args::Args::parse("usage: soak [SECONDS] [CONNS]");
+    let seconds: u64 = args.positional("SECONDS").unwrap_or(60);
+    let conns: u64 = args.positional("CONNS").unwrap_or(512);
+    args.finish();
     let rt = magpie::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -38,7 +38,7 @@
 //! The full guide is `docs/asyncio.md` in the repository.
 //!
 //! Cargo features (all off by default): `hyper` adds `magpie::hyper` (hyper 1.x
-//! on magpie: executor, timer, I/O adapters); `tracing` gives every task a `tracing`
+//! on magpie: executor, timer, I/O adapters, `serve`, `Client`); `tracing` gives every task a `tracing`
 //! span entered around each of its polls (off, no code is compiled in for it).
 //!
 //! The crates behind the facade: `magpie-runtime` (tasks, schedulers, blocking pool),
@@ -155,8 +155,9 @@ pub mod pool {
 ///
 /// [`MagpieExecutor`](hyper::MagpieExecutor), [`MagpieTimer`](hyper::MagpieTimer) and
 /// [`MagpieIo`](hyper::MagpieIo) are what hyper's connection builders and client
-/// handshakes ask for; [`serve_http1`](hyper::serve_http1) is an accept loop for the
-/// common case. `magpie = { version = "0.1", features = ["hyper"] }` in `Cargo.toml`,
+/// handshakes ask for; [`serve`](hyper::serve) serves a tower service (an axum
+/// `Router`) over HTTP/1.1 and HTTP/2 with graceful shutdown, and
+/// [`Client`](hyper::Client) is an HTTP/1.1 client with a keep-alive pool. `magpie = { version = "0.1", features = ["hyper"] }` in `Cargo.toml`,
 /// next to hyper itself, then:
 ///
 /// ```

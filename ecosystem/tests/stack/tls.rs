@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use magpie::hyper::{MagpieExecutor, MagpieIo, MagpieTimer};
+use magpie::hyper::{FuturesIo, MagpieExecutor, MagpieIo, MagpieTimer};
 use magpie::net::{TcpListener, TcpStream};
 use magpie_ecosystem::tls::TestPki;
 use magpie_ecosystem::{assert_no_tokio, deadline};
@@ -41,7 +41,7 @@ async fn https_server(pki: &TestPki) -> SocketAddr {
                     return;
                 };
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                let io = MagpieIo::new(tls);
+                let io = MagpieIo::new(FuturesIo::new(tls));
                 let served = if h2 {
                     hyper::server::conn::http2::Builder::new(MagpieExecutor::new())
                         .timer(MagpieTimer::new())
@@ -134,7 +134,7 @@ async fn magpie_clients_over_futures_rustls_and_tokio_rustls() {
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
         let (mut send, conn) = hyper::client::conn::http2::Builder::new(MagpieExecutor::new())
             .timer(MagpieTimer::new())
-            .handshake(MagpieIo::new(tls))
+            .handshake(MagpieIo::new(FuturesIo::new(tls)))
             .await
             .unwrap();
         magpie::spawn(conn);

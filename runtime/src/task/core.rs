@@ -245,7 +245,9 @@ impl<T: Future, S> Core<T, S> {
         // The future is dropped *in place*: it is pinned, and a pinned value must not
         // move before its Drop runs (an async fn's state may point into itself; moving
         // it out first, as this did with `ptr::replace`, is undefined behaviour that
-        // miri reports under Tree Borrows in `task::local_set::tests`).
+        // miri reports under Tree Borrows in `task::local_set::tests`, and a Notify waiter
+        // still linked in such a future pointed at freed stack memory: a segfault at
+        // shutdown, `runtime/tests/pinned_drop.rs`).
         self.stage.with_mut(|ptr| {
             let _consumed = SetConsumed(ptr);
             // SAFETY: exclusive access per the caller's contract; the guard rewrites

@@ -8,6 +8,7 @@ use hyper::service::Service;
 use hyper::{Request, Response};
 use magpie_io::net::TcpListener;
 
+use super::listener::{Backoff, is_transient};
 use crate::{MagpieIo, MagpieTimer};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -18,11 +19,12 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// Each connection gets `TCP_NODELAY`, keep-alive, and a [`MagpieTimer`], so hyper's
 /// default `header_read_timeout` (30 s) applies: a client that stalls halfway through
 /// its request head is disconnected. Per-connection errors (a peer resetting, a
-/// timeout) end that connection only. Accept errors such as `EMFILE` wait 10 ms and
-/// retry (the listener keeps its place), others are returned.
+/// timeout) end that connection only. Accept errors such as `EMFILE` are reported on
+/// stderr and retried after a pause (10 ms doubling to 1 s), others are returned.
 ///
-/// For anything more (HTTP/2, graceful shutdown, custom builder settings) write the
-/// loop yourself: it is a dozen lines, see `examples/http.rs` in the repository.
+/// [`serve`](crate::serve) does the same for HTTP/1.1 and HTTP/2 on one port, takes
+/// tower services (axum's `Router`) and shuts down gracefully; this function stays for
+/// HTTP/1-only servers and code written against it.
 ///
 /// ```no_run
 /// use http_body_util::Full;
@@ -47,11 +49,15 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let mut backoff = Backoff::new();
     loop {
         let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
+            Ok((stream, _peer)) => {
+                backoff.reset();
+                stream
+            }
             Err(e) if is_transient(&e) => {
-                magpie_time::sleep(std::time::Duration::from_millis(10)).await;
+                magpie_time::sleep(backoff.pause_after(&e)).await;
                 continue;
             }
             Err(e) => return Err(e),
@@ -68,20 +74,4 @@ where
                 .await;
         });
     }
-}
-
-/// Accept errors that concern one connection or a momentary resource limit.
-fn is_transient(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    if matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock | OutOfMemory
-    ) {
-        return true;
-    }
-    // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for descriptors or memory to come back.
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
