@@ -108,6 +108,7 @@ impl Semaphore {
     /// The most permits a semaphore can hold.
     pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
+    #[track_caller]
     pub(crate) fn new(permits: usize) -> Self {
         assert!(
             permits <= Self::MAX_PERMITS,

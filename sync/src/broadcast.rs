@@ -165,6 +165,7 @@ pub struct Receiver<T> {
 /// assert_eq!(rx1.recv().await, Ok(4));
 /// # });
 /// ```
+#[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast channel capacity must be > 0");
     let cap = capacity.next_power_of_two();

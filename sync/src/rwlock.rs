@@ -86,6 +86,7 @@ impl<T> RwLock<T> {
     /// # Panics
     ///
     /// If `max_reads` is 0 or above `u32::MAX >> 3`.
+    #[track_caller]
     pub fn with_max_readers(value: T, max_reads: u32) -> Self {
         assert!(
             max_reads > 0 && max_reads <= MAX_READS,

@@ -93,6 +93,7 @@ impl Semaphore {
     /// # Panics
     ///
     /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    #[track_caller]
     pub fn new(permits: usize) -> Self {
         Semaphore {
             ll: ll::Semaphore::new(permits),
@@ -239,6 +240,7 @@ impl SemaphorePermit<'_> {
     /// # Panics
     ///
     /// If the permits come from different semaphores.
+    #[track_caller]
     pub fn merge(&mut self, mut other: Self) {
         assert!(
             std::ptr::eq(self.sem, other.sem),
@@ -297,6 +299,7 @@ impl OwnedSemaphorePermit {
     /// # Panics
     ///
     /// If the permits come from different semaphores.
+    #[track_caller]
     pub fn merge(&mut self, mut other: Self) {
         assert!(
             Arc::ptr_eq(&self.sem, &other.sem),

@@ -45,6 +45,7 @@ pub struct PermitIterator<'a, T> {
 /// # Panics
 ///
 /// If `buffer` is 0 (or above `Semaphore::MAX_PERMITS`).
+#[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
     let (tx, rx) = chan::channel(Bounded::new(buffer));
