@@ -1,12 +1,13 @@
 //! Shared by the criterion bench files: registers every selected workload as a group
-//! `<workload>` with the functions `magpie` and `tokio` (ids `workload/magpie`,
-//! `workload/tokio`). Each workload times itself (setup and teardown left out), hence
+//! `<workload>` with the functions `magpie`, `tokio` and, where smol has the workload,
+//! `smol` (ids `workload/magpie`, `workload/tokio`, `workload/smol`).
+//! Each workload times itself (setup and teardown left out), hence
 //! `iter_custom`.
 
 use std::time::Duration;
 
 use criterion::Criterion;
-use magpie_benches::{Size, Workload, on_magpie, on_tokio, registry, workers};
+use magpie_benches::{Size, Workload, on_magpie, on_smol, on_tokio, registry, workers};
 
 pub fn bench_selected(c: &mut Criterion, pick: impl Fn(&Workload) -> bool) {
     let n = workers();
@@ -23,6 +24,12 @@ pub fn bench_selected(c: &mut Criterion, pick: impl Fn(&Workload) -> bool) {
             let rt = on_tokio::build(w.flavor, n);
             g.bench_function("tokio", |b| {
                 b.iter_custom(|iters| (0..iters).map(|_| (w.tokio)(&rt, Size::Full)).sum())
+            });
+        }
+        if let Ok(f) = w.smol {
+            let rt = on_smol::build(w.flavor, n);
+            g.bench_function("smol", |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| f(&rt, Size::Full)).sum())
             });
         }
         g.finish();

@@ -1,16 +1,18 @@
-//! Runs every workload on magpie and on tokio, interleaved, and compares medians.
+//! Runs every workload on magpie, tokio and smol, interleaved, and compares medians.
 //!
 //! ```text
 //! cargo run --release -p magpie-benches --bin compare -- [--quick] [--filter NAME]...
 //!     [--rounds N] [--workers N] [--no-mem] [--write-docs]
 //! ```
 //!
-//! For each workload both runtimes are built (outside the timed region), warmed up, then
-//! measured in rounds: magpie then tokio in even rounds, tokio then magpie in odd ones,
-//! several iterations per round for short workloads. The table shows the median of all
-//! samples and the magpie/tokio ratio (below 1.0: magpie is faster). Memory rows come
-//! from child processes (`--mem-child magpie|tokio`, hidden), one per runtime, so that
-//! allocation counts and peak RSS never mix the two runtimes.
+//! For each workload the three runtimes are built (outside the timed region), warmed up,
+//! then measured in rounds whose order rotates (magpie-tokio-smol, tokio-smol-magpie,
+//! smol-magpie-tokio, then the same reversed), several iterations per round for short
+//! workloads. The table shows the median of all samples and the magpie/tokio and
+//! magpie/smol ratios (below 1.0: magpie is faster); a workload smol has no variant for
+//! shows `n/a: <why>` in smol's column. Memory rows come from child processes
+//! (`--mem-child magpie|tokio|smol`, hidden), one per runtime, so that allocation counts
+//! and peak RSS never mix runtimes.
 //!
 //! Writes `compare.json`, `compare.md` and `compare.svg` to the target directory
 //! (`CARGO_TARGET_DIR`, else `<workspace>/target`); `--write-docs` copies the chart to
@@ -22,7 +24,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use magpie_benches::io::{self, EchoResult};
-use magpie_benches::{Flavor, Size, Workload, alloc, median, on_magpie, on_tokio, registry};
+use magpie_benches::{
+    Flavor, Size, Workload, alloc, median, on_magpie, on_smol, on_tokio, registry,
+};
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
@@ -46,11 +50,43 @@ struct Row {
     unit: &'static str,
     magpie: f64,
     tokio: f64,
+    /// smol's median, or why smol has none (`n/a: ...` in the table).
+    smol: Result<f64, String>,
 }
 
 impl Row {
     fn ratio(&self) -> f64 {
         self.magpie / self.tokio
+    }
+
+    fn smol_ratio(&self) -> Option<f64> {
+        self.smol.as_ref().ok().map(|s| self.magpie / s)
+    }
+
+    /// smol's cell: the value, or `n/a: why`.
+    fn smol_cell(&self) -> String {
+        match &self.smol {
+            Ok(v) => fmt_val(*v, self.unit),
+            Err(why) => format!("n/a: {why}"),
+        }
+    }
+
+    fn smol_ratio_cell(&self) -> String {
+        self.smol_ratio()
+            .map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}"))
+    }
+
+    /// The console line.
+    fn print(&self) {
+        println!(
+            "{:<30} {:>12} {:>12} {:>12} {:>7.2} {:>7}",
+            self.workload,
+            fmt_val(self.magpie, self.unit),
+            fmt_val(self.tokio, self.unit),
+            self.smol_cell(),
+            self.ratio(),
+            self.smol_ratio_cell()
+        );
     }
 }
 
@@ -98,10 +134,11 @@ fn main() {
             "--no-mem" => o.mem = false,
             "--no-io" => o.io = false,
             "--echo-server" => {
-                // Hidden: `--echo-server magpie|tokio`, see magpie_benches::io.
+                // Hidden: `--echo-server magpie|tokio|smol`, see magpie_benches::io.
                 match args.next().as_deref() {
                     Some("magpie") => io::on_magpie::serve(magpie_benches::workers()),
                     Some("tokio") => io::on_tokio::serve(magpie_benches::workers()),
+                    Some("smol") => io::on_smol::serve(magpie_benches::workers()),
                     _ => usage(),
                 }
                 return;
@@ -136,7 +173,7 @@ fn main() {
                 return;
             }
             "--run-one" => {
-                // Hidden, for profilers: `--run-one magpie|tokio WORKLOAD ITERS`.
+                // Hidden, for profilers: `--run-one magpie|tokio|smol WORKLOAD ITERS`.
                 let rt = args.next().unwrap_or_else(|| usage());
                 let name = args.next().unwrap_or_else(|| usage());
                 let iters = args.next().and_then(|v| v.parse().ok()).unwrap_or(1);
@@ -169,9 +206,13 @@ fn run(o: Opts) {
         Duration::from_millis(100)
     };
     println!(
-        "magpie vs tokio: {workers} worker threads each; machine: {cpus} CPUs, {model}; \
-         {rounds} interleaved rounds{}",
+        "magpie vs tokio vs smol: {workers} worker threads each; machine: {cpus} CPUs, \
+         {model}; {rounds} interleaved rounds{}",
         if o.quick { " (--quick)" } else { "" }
+    );
+    println!(
+        "{:<30} {:>12} {:>12} {:>12} {:>7} {:>7}",
+        "workload", "magpie", "tokio", "smol", "m/tokio", "m/smol"
     );
     let started = Instant::now();
     let mut rows = Vec::new();
@@ -180,19 +221,14 @@ fn run(o: Opts) {
             continue;
         }
         let row = measure(&w, workers, rounds, round_target, o.quick);
-        println!(
-            "{:<30} {:>12} {:>12} {:>7.2}",
-            row.workload,
-            fmt_val(row.magpie, row.unit),
-            fmt_val(row.tokio, row.unit),
-            row.ratio()
-        );
+        row.print();
         rows.push(row);
     }
     if o.mem && (selected(&o, "mem_bytes_per_idle_task") || selected(&o, "mem_peak_rss_1m_idle")) {
         let n = RSS_TASKS;
         let m = mem_parent("magpie", n);
         let t = mem_parent("tokio", n);
+        let sm = mem_parent("smol", n).ok_or_else(|| "child failed".to_string());
         if let (Some(m), Some(t)) = (m, t) {
             for (i, name) in [
                 "mem_bytes_per_idle_task".to_string(),
@@ -206,14 +242,9 @@ fn run(o: Opts) {
                     unit: "bytes",
                     magpie: m[i],
                     tokio: t[i],
+                    smol: sm.clone().map(|s| s[i]),
                 };
-                println!(
-                    "{:<30} {:>12} {:>12} {:>7.2}",
-                    row.workload,
-                    fmt_val(row.magpie, row.unit),
-                    fmt_val(row.tokio, row.unit),
-                    row.ratio()
-                );
+                row.print();
                 rows.push(row);
             }
         }
@@ -258,36 +289,56 @@ fn measure(
 ) -> Row {
     let mrt = on_magpie::build(w.flavor, workers);
     let trt = on_tokio::build(w.flavor, workers);
+    let srt = w.smol.is_ok().then(|| on_smol::build(w.flavor, workers));
+    // Samples of runtime `i` (0 magpie, 1 tokio, 2 smol), `k` iterations.
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let go = |i: usize, k: usize, samples: &mut [Vec<Duration>; 3]| match i {
+        0 => sample(&mrt, w.magpie, k, &mut samples[0]),
+        1 => sample(&trt, w.tokio, k, &mut samples[1]),
+        _ => {
+            if let (Some(srt), Ok(f)) = (&srt, w.smol) {
+                sample(srt, f, k, &mut samples[2]);
+            }
+        }
+    };
     // Warm-up: also tells how many iterations make a round long enough.
     let warm = if quick { 2 } else { 3 };
-    let mut wm = Vec::new();
-    let mut wt = Vec::new();
     for _ in 0..warm {
-        sample(&mrt, w.magpie, 1, &mut wm);
-        sample(&trt, w.tokio, 1, &mut wt);
+        for i in 0..3 {
+            go(i, 1, &mut samples);
+        }
     }
-    let one = median(&mut wm)
-        .max(median(&mut wt))
+    let one = samples
+        .iter_mut()
+        .map(|v| median(v))
+        .max()
+        .unwrap_or_default()
         .max(Duration::from_micros(1));
     let k = ((round_target.as_secs_f64() / one.as_secs_f64()) as usize).clamp(1, 200);
-    let mut ms = Vec::with_capacity(rounds * k);
-    let mut ts = Vec::with_capacity(rounds * k);
+    samples.iter_mut().for_each(Vec::clear);
     for r in 0..rounds {
-        if r % 2 == 0 {
-            sample(&mrt, w.magpie, k, &mut ms);
-            sample(&trt, w.tokio, k, &mut ts);
-        } else {
-            sample(&trt, w.tokio, k, &mut ts);
-            sample(&mrt, w.magpie, k, &mut ms);
+        // Rotate who goes first; every other cycle of three, reverse the order.
+        let mut order = [r % 3, (r + 1) % 3, (r + 2) % 3];
+        if (r / 3) % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            go(i, k, &mut samples);
         }
     }
     drop(mrt);
     drop(trt);
+    drop(srt);
+    let [mut ms, mut ts, mut ss] = samples;
     Row {
         workload: w.name.to_string(),
         unit: "ns",
         magpie: median(&mut ms).as_nanos() as f64,
         tokio: median(&mut ts).as_nanos() as f64,
+        smol: match w.smol {
+            Ok(_) => Ok(median(&mut ss).as_nanos() as f64),
+            Err(why) => Err(why.to_string()),
+        },
     }
 }
 
@@ -311,6 +362,13 @@ fn run_one(rt: &str, name: &str, iters: usize) {
             &mut v,
         ),
         "tokio" => sample(&on_tokio::build(w.flavor, workers), w.tokio, iters, &mut v),
+        "smol" => match w.smol {
+            Ok(f) => sample(&on_smol::build(w.flavor, workers), f, iters, &mut v),
+            Err(why) => {
+                eprintln!("{name} on smol: n/a: {why}");
+                std::process::exit(1)
+            }
+        },
         _ => usage(),
     }
     if std::env::var_os("MAGPIE_BENCH_SAMPLES").is_some() {
@@ -340,13 +398,24 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
             if !selected(o, &name) {
                 continue;
             }
-            let mut res: [Vec<EchoResult>; 2] = [Vec::new(), Vec::new()];
+            let mut res: [Vec<EchoResult>; 3] = Default::default();
+            let mut smol_err = None;
             for r in 0..rounds {
-                let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+                let mut order = [r % 3, (r + 1) % 3, (r + 2) % 3];
+                if (r / 3) % 2 == 1 {
+                    order.reverse();
+                }
                 for i in order {
-                    let rt = ["magpie", "tokio"][i];
+                    let rt = ["magpie", "tokio", "smol"][i];
+                    if i == 2 && smol_err.is_some() {
+                        continue;
+                    }
                     match echo_once(rt, conns, size, run_ms) {
                         Ok(e) => res[i].push(e),
+                        Err(e) if i == 2 => {
+                            eprintln!("{name} on smol: {e}");
+                            smol_err = Some(format!("server failed: {e}"));
+                        }
                         Err(e) => {
                             eprintln!("{name} on {rt}: {e}");
                             return;
@@ -370,14 +439,12 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
                     unit,
                     magpie: med(&res[0], f),
                     tokio: med(&res[1], f),
+                    smol: match &smol_err {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(med(&res[2], f)),
+                    },
                 };
-                println!(
-                    "{:<30} {:>12} {:>12} {:>7.2}",
-                    row.workload,
-                    fmt_val(row.magpie, row.unit),
-                    fmt_val(row.tokio, row.unit),
-                    row.ratio()
-                );
+                row.print();
                 rows.push(row);
             }
         }
@@ -463,6 +530,7 @@ fn mem_child(rt: &str, n: usize) {
     match rt {
         "magpie" => go!(on_magpie),
         "tokio" => go!(on_tokio),
+        "smol" => go!(on_smol),
         _ => usage(),
     }
 }
@@ -553,9 +621,19 @@ fn json_str(s: &str) -> String {
 fn json(rows: &[Row]) -> String {
     let mut s = String::from("[\n");
     for (i, r) in rows.iter().enumerate() {
+        let (smol, smol_ratio, smol_na) = match &r.smol {
+            Ok(v) => (
+                format!("{v:.0}"),
+                format!("{:.4}", r.magpie / v),
+                "null".to_string(),
+            ),
+            Err(why) => ("null".into(), "null".into(), json_str(why)),
+        };
         let _ = writeln!(
             s,
-            "  {{\"workload\": {}, \"unit\": {}, \"magpie_ns\": {:.0}, \"tokio_ns\": {:.0}, \"ratio\": {:.4}}}{}",
+            "  {{\"workload\": {}, \"unit\": {}, \"magpie_ns\": {:.0}, \"tokio_ns\": {:.0}, \
+             \"ratio\": {:.4}, \"smol_ns\": {smol}, \"smol_ratio\": {smol_ratio}, \
+             \"smol_na\": {smol_na}}}{}",
             json_str(&r.workload),
             json_str(r.unit),
             r.magpie,
@@ -570,19 +648,25 @@ fn json(rows: &[Row]) -> String {
 
 fn markdown(rows: &[Row], header: &str) -> String {
     let mut s = format!(
-        "_{header}_\n\n| workload | magpie | tokio | magpie/tokio |\n|---|---:|---:|---:|\n"
+        "_{header}_\n\n| workload | magpie | tokio | smol | magpie/tokio | magpie/smol |\n\
+         |---|---:|---:|---:|---:|---:|\n"
     );
+    let mark = |r: f64| if r <= 1.0 { "" } else { " ▲" };
     for r in rows {
         let ratio = r.ratio();
-        let mark = if ratio <= 1.0 { "" } else { " ▲" };
+        let smol_ratio = r
+            .smol_ratio()
+            .map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}{}", mark(x)));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.2}{} |",
+            "| {} | {} | {} | {} | {:.2}{} | {} |",
             r.workload,
             fmt_val(r.magpie, r.unit),
             fmt_val(r.tokio, r.unit),
+            r.smol_cell(),
             ratio,
-            mark
+            mark(ratio),
+            smol_ratio
         );
     }
     s
