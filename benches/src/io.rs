@@ -1,10 +1,10 @@
 //! TCP echo workloads: server and load generator in separate processes.
 //!
 //! The `compare` runner re-executes itself as an echo **server** (`--echo-server RT`,
-//! on magpie or tokio) and as a **client** (`--echo-client RT PORT CONNS SIZE MS`), so
+//! on magpie, tokio or smol) and as a **client** (`--echo-client RT PORT CONNS SIZE MS`), so
 //! that one runtime never shares a process (or an allocator, or a thread pool) with the
 //! one it measures. The client is the same program on the same runtime (tokio, see
-//! [`CLIENT_RT`]) for both servers: the only thing that changes between the two
+//! [`CLIENT_RT`]) for every server: the only thing that changes between the
 //! measurements is the server's runtime.
 //!
 //! Each client connection sends a `SIZE`-byte message, reads the echo back in full,
@@ -21,7 +21,7 @@ use std::time::Duration;
 /// Connection counts and message sizes.
 pub const ECHO_MATRIX: (&[usize], &[usize]) = (&[1, 64, 512], &[100, 16 * 1024]);
 
-/// The runtime the load generator runs on, for both servers.
+/// The runtime the load generator runs on, for every server.
 pub const CLIENT_RT: &str = "tokio";
 
 /// Not recorded at the start of each run.

@@ -90,7 +90,7 @@ pub type WorkFn<R> = fn(&R, Size) -> Duration;
 
 /// One entry of a runtime's workload list.
 pub struct Entry<R> {
-    /// Name (the same on both runtimes).
+    /// Name (the same on every runtime).
     pub name: &'static str,
     /// Scheduler flavour it needs.
     pub flavor: Flavor,

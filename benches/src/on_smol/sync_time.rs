@@ -235,8 +235,11 @@ fn notify_one(rt: &Rt, size: Size, waiters: usize) -> Duration {
                             event.notify(1);
                             return;
                         }
-                        event.notify(1);
+                        // Listen again before passing the baton: an `Event` keeps no
+                        // permit, so a notify that found this task between the two
+                        // would be lost at the end (tokio's Notify stores it).
                         listener = event.listen();
+                        event.notify(1);
                     }
                 })
             })
