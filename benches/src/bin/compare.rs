@@ -388,7 +388,8 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
     let (run_ms, rounds) = if o.quick { (400, 2) } else { (1500, 4) };
     let rounds = o.rounds.map_or(rounds, |r| r.clamp(1, 10));
     println!(
-        "tcp echo: server on {workers} workers per runtime, client on {} in its own process;          {rounds} rounds of {run_ms} ms",
+        "tcp echo: server on {workers} workers per runtime, client on {} in its own \
+         process; {rounds} rounds of {run_ms} ms",
         io::CLIENT_RT
     );
     let (conns_list, sizes) = io::ECHO_MATRIX;
