@@ -245,6 +245,16 @@ async fn file_read_write_seek_through_tokio_traits() {
     let pos = std::future::poll_fn(|cx| pinned.as_mut().poll_complete(cx)).await;
     assert_eq!(pos.unwrap(), 8, "no seek started: the current position");
     assert_eq!(pinned.read_u32().await.unwrap(), 2);
+
+    // A started seek that nobody completed (a cancelled `seek` future) still comes
+    // before the next read, and is not run again by a later `stream_position`.
+    pinned.as_mut().start_seek(SeekFrom::Start(400)).unwrap();
+    assert_eq!(
+        pinned.read_u32().await.unwrap(),
+        100,
+        "read at the started seek"
+    );
+    assert_eq!(pinned.stream_position().await.unwrap(), 404);
     magpie::fs::remove_file(&path).await.unwrap();
 }
 

@@ -99,7 +99,6 @@ pub struct File {
     read_size: usize,
     /// The seek started by tokio's `AsyncSeek::start_seek`, until `poll_complete`
     /// finishes it.
-    #[cfg_attr(not(feature = "tokio-io"), allow(dead_code))]
     pub(crate) seek: Option<SeekFrom>,
 }
 
@@ -423,6 +422,7 @@ impl File {
         want: usize,
         mut copy: impl FnMut(&mut Buf) -> usize,
     ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_started_seek(cx))?;
         let this = self;
         loop {
             // Read-ahead already in memory: no round trip.
@@ -503,6 +503,7 @@ impl File {
         cx: &mut Context<'_>,
         src: &[u8],
     ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_started_seek(cx))?;
         let this = self;
         if src.is_empty() {
             return Poll::Ready(Ok(0));
@@ -538,11 +539,25 @@ impl AsyncSeek for File {
         cx: &mut Context<'_>,
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
-        self.get_mut().poll_seek_inner(cx, pos)
+        let this = self.get_mut();
+        ready!(this.poll_started_seek(cx))?;
+        this.poll_seek_inner(cx, pos)
     }
 }
 
 impl File {
+    /// Finishes a seek that tokio's `AsyncSeek::start_seek` started, before any other
+    /// operation: the file's operations reach the OS in the order they were issued,
+    /// even when the caller never called `poll_complete` (a cancelled `seek` future).
+    pub(crate) fn poll_started_seek(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(pos) = self.seek {
+            let r = ready!(self.poll_seek_inner(cx, pos));
+            self.seek = None;
+            r?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
     /// The one seek path of both trait families. Re-polled with the same `pos` until
     /// it is ready (futures' `Seek` future does that; tokio's `start_seek` keeps `pos`
     /// for `poll_complete`).

@@ -284,7 +284,16 @@ impl<M: Manager> Drop for Pooled<M> {
             && shared.manager.recycle(&mut tracked.conn)
         {
             // Into the list before the permit is released (see the top of the file).
-            shared.idle().push_back(tracked);
+            // `close` closes the permits before it empties the list under this lock, so
+            // checking again under the lock means a connection never lands in the list
+            // of a pool that closed while it was being recycled.
+            let mut idle = shared.idle();
+            if shared.permits.is_closed() {
+                drop(idle);
+                drop(tracked);
+            } else {
+                idle.push_back(tracked);
+            }
         }
         drop(self.permit.take());
     }

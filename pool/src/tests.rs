@@ -23,6 +23,8 @@ struct Counts {
     refuse: AtomicBool,
     /// `check` takes 10 s while set.
     slow_check: AtomicBool,
+    /// Runs inside `recycle` (a `close` racing a connection's return).
+    on_recycle: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 struct FakeConn {
@@ -79,6 +81,9 @@ impl Manager for Fake {
     }
 
     fn recycle(&self, conn: &mut FakeConn) -> bool {
+        if let Some(f) = &*self.0.on_recycle.lock().unwrap() {
+            f();
+        }
         !conn.poisoned
     }
 }
@@ -276,5 +281,23 @@ fn close_fails_waiters_and_drops_idle_connections() {
             "given back after close: dropped"
         );
         assert!(matches!(pool.get().await, Err(PoolError::Closed)));
+    });
+}
+
+/// `close` landing while a returned connection is being recycled: the connection is
+/// dropped, not put in the (already emptied) idle list of a closed pool.
+#[test]
+fn close_during_recycle_drops_the_returned_connection() {
+    run(async {
+        let (pool, counts) = fake(2, None);
+        let conn = pool.get().await.unwrap();
+        let closer = pool.clone();
+        *counts.on_recycle.lock().unwrap() = Some(Box::new(move || closer.close()));
+        drop(conn);
+        // Break the cycle counts -> hook -> pool -> manager -> counts.
+        drop(counts.on_recycle.lock().unwrap().take());
+        assert!(pool.is_closed());
+        assert_eq!(pool.status().idle, 0, "a closed pool keeps nothing idle");
+        assert_eq!(counts.alive.load(Ordering::SeqCst), 0, "dropped at once");
     });
 }

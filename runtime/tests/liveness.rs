@@ -265,3 +265,74 @@ fn try_join_next_sweeps_every_finished_task() {
         });
     }
 }
+
+/// A park hook that wakes the `block_on` future, or a task, from the driving thread
+/// itself: the thread must not then block in the driver (nothing would unpark it; with
+/// all drivers on and no timer, that was a hang).
+#[test]
+fn a_park_hook_that_wakes_work_does_not_strand_it() {
+    with_deadline(LIMIT, "park hook wakes block_on", || {
+        let notify = Arc::new(magpie_sync::Notify::new());
+        let n2 = notify.clone();
+        let rt = magpie_runtime::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || n2.notify_one())
+            .build()
+            .unwrap();
+        rt.block_on(notify.notified());
+    });
+    with_deadline(LIMIT, "park hook wakes a task", || {
+        let notify = Arc::new(magpie_sync::Notify::new());
+        let n2 = notify.clone();
+        let rt = magpie_runtime::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || n2.notify_one())
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            spawn(async move { notify.notified().await }).await.unwrap();
+        });
+    });
+    with_deadline(LIMIT, "park hook wakes a task on a worker", || {
+        let notify = Arc::new(magpie_sync::Notify::new());
+        let n2 = notify.clone();
+        let rt = magpie_runtime::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .on_thread_park(move || n2.notify_one())
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            spawn(async move { notify.notified().await }).await.unwrap();
+        });
+    });
+}
+
+/// With a paused clock, an I/O event that wakes the `block_on` future must stop the
+/// clock from auto-advancing: the data arrived at virtual time 0, so no virtual time
+/// may pass (the time driver advances only when nothing was woken by its poll).
+#[test]
+fn paused_clock_does_not_jump_past_io_that_woke_block_on() {
+    with_deadline(LIMIT, "paused clock and I/O", || {
+        use std::io::Write;
+        let rt = magpie_runtime::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut theirs, ours) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = magpie_io::net::UnixStream::from_std(ours).unwrap();
+            let start = magpie_time::Instant::now();
+            spawn(async move {
+                theirs.write_all(b"x").unwrap();
+                // Keep the peer open well past the deadline below.
+                magpie_time::sleep(Duration::from_secs(100)).await;
+            });
+            let r = magpie_time::timeout(Duration::from_secs(5), ours.readable()).await;
+            assert!(r.is_ok(), "the readiness lost to the timer");
+            assert_eq!(start.elapsed(), Duration::ZERO, "the clock jumped");
+        });
+    });
+}

@@ -126,22 +126,11 @@ fn wakers_fired_from_foreign_threads_reach_the_set() {
                 }
                 n
             });
-            let polls = local.block_on(&rt, async move {
-                let polls = Rc::new(Cell::new(0));
-                let p = polls.clone();
-                task::spawn_local(async move {
-                    std::future::poll_fn(|_| {
-                        p.set(p.get() + 1);
-                        Poll::Ready(())
-                    })
-                    .await;
-                    WakeFromOutside { out: tx, ready }.await;
-                })
-                .await
-                .unwrap();
-                polls.get()
+            local.block_on(&rt, async move {
+                task::spawn_local(WakeFromOutside { out: tx, ready })
+                    .await
+                    .unwrap();
             });
-            assert_eq!(polls, 1);
             assert!(firer.join().unwrap() >= 50, "{name}");
         });
     }
@@ -619,4 +608,30 @@ fn task_hooks_see_local_tasks() {
         task::spawn_local(async {}).await.unwrap();
     });
     assert_eq!(spawned.load(Ordering::SeqCst), 2);
+}
+
+/// Driving a set from inside one of its own tasks is refused with a panic that says
+/// what to do (caught as that task's `JoinError`), instead of replacing the outer
+/// poller's waker and stranding it.
+#[test]
+fn driving_a_set_from_its_own_task_panics_with_advice() {
+    for (name, rt) in flavours() {
+        with_deadline(LIMIT, name, move || {
+            let local = Rc::new(LocalSet::new());
+            let inner = local.clone();
+            let err = local.block_on(&rt, async move {
+                task::spawn_local(async move { inner.run_until(task::yield_now()).await })
+                    .await
+                    .unwrap_err()
+            });
+            assert!(err.is_panic(), "{name}");
+            let msg = err.into_panic();
+            let msg = msg
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| msg.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            assert!(msg.contains("spawn_local"), "{name}: {msg}");
+        });
+    }
 }

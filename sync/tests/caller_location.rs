@@ -28,7 +28,7 @@ fn here(line_offset: u32) -> String {
 
 #[test]
 fn constructors_that_refuse_their_argument_blame_the_caller() {
-    // Each call is on the line after `here(1)` is computed.
+    // Each call is `n` lines below the `here(n)` that computes where it should blame.
     let want = here(1);
     let got = panic_location(|| drop(magpie_sync::mpsc::channel::<u8>(0)));
     assert_eq!(got, want, "mpsc::channel(0)");
@@ -37,11 +37,15 @@ fn constructors_that_refuse_their_argument_blame_the_caller() {
     let got = panic_location(|| drop(magpie_sync::broadcast::channel::<u8>(0)));
     assert_eq!(got, want, "broadcast::channel(0)");
 
-    let want = here(1);
-    let got = panic_location(|| drop(magpie_sync::RwLock::with_max_readers(0u8, 0)));
+    let want = here(2);
+    let got = panic_location(|| {
+        let _ = magpie_sync::RwLock::with_max_readers(0u8, 0);
+    });
     assert_eq!(got, want, "RwLock::with_max_readers(_, 0)");
 
-    let want = here(1);
-    let got = panic_location(|| drop(magpie_sync::Semaphore::new(usize::MAX)));
+    let want = here(2);
+    let got = panic_location(|| {
+        let _ = magpie_sync::Semaphore::new(usize::MAX);
+    });
     assert_eq!(got, want, "Semaphore::new(usize::MAX)");
 }

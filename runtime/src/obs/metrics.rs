@@ -31,12 +31,13 @@ pub(crate) fn bump(counter: &AtomicU64, n: u64) {
 }
 
 impl WorkerMetrics {
-    /// The worker starts running (thread start, or woken from a park).
-    /// The worker starts running (not an unpark: the park/unpark count stays even).
+    /// The worker thread starts running (not an unpark: the park/unpark count stays
+    /// even).
     pub(crate) fn started(&self) {
         self.busy_since.store(now_ns(), Relaxed);
     }
 
+    /// The worker was woken from a park.
     pub(crate) fn unparked(&self) {
         self.busy_since.store(now_ns(), Relaxed);
         bump(&self.unparks, 1);

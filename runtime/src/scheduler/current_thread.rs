@@ -298,22 +298,36 @@ impl Context {
         let m = self.handle.obs.worker(0);
         match timeout {
             Some(d) if d.is_zero() => self.handle.shared.driver.poll_now(),
-            Some(d) => {
+            _ => {
                 self.handle.obs.before_park();
-                m.parking();
-                park.park_timeout(d);
-                m.unparked();
-                self.handle.obs.after_unpark();
-            }
-            None => {
-                self.handle.obs.before_park();
-                m.parking();
-                park.park();
-                m.unparked();
+                if self.has_work() {
+                    // The park hook woke the future or a task from this thread, which
+                    // unparks nothing (see `wake_by_ref`, `schedule`): do not block.
+                    // The driver still runs, without waiting.
+                    self.handle.shared.driver.poll_now();
+                } else {
+                    m.parking();
+                    match timeout {
+                        Some(d) => park.park_timeout(d),
+                        None => park.park(),
+                    }
+                    m.unparked();
+                }
                 self.handle.obs.after_unpark();
             }
         }
         self.core.borrow_mut().as_mut().expect("core present").park = Some(park);
+    }
+
+    /// Whether the loop has something to do without waiting: the future was woken, or
+    /// a task sits in the local queue.
+    fn has_work(&self) -> bool {
+        self.handle.shared.woken.load(Ordering::Acquire)
+            || self
+                .core
+                .borrow()
+                .as_ref()
+                .is_some_and(|c| !c.tasks.is_empty())
     }
 }
 
@@ -404,13 +418,25 @@ impl Wake for Handle {
         // `run_with_core` reads `woken` before it parks again: the unpark (an eventfd
         // write, and an epoll_wait that returns at once) would be wasted. From any other
         // thread, unpark.
-        if !self.is_driving_thread() {
+        //
+        // With a paused clock the unpark stays: the time driver advances the clock
+        // only when nothing unparked it during its zero-timeout poll, so a wake that
+        // skips the unpark would let the clock jump past a result that just arrived.
+        if !self.is_driving_thread() || self.clock_paused() {
             self.shared.unparker.unpark();
         }
     }
 }
 
 impl Handle {
+    /// Whether the runtime's clock is paused (tests). One load when it never was.
+    fn clock_paused(&self) -> bool {
+        self.driver_handle
+            .time
+            .as_ref()
+            .is_some_and(|t| t.clock().is_paused())
+    }
+
     /// Whether the calling thread is running this scheduler's loop (its `Context` is
     /// the current scheduler context).
     fn is_driving_thread(self: &Arc<Self>) -> bool {

@@ -318,4 +318,34 @@ mod tests {
         rt.block_on(async { magpie_time::timeout(Duration::from_secs(3600), test).await })
             .expect("test timed out");
     }
+
+    /// Returning connections to the pool costs one reaper task per pool, not a timer
+    /// task per return (50 requests used to leave 50 tasks sleeping for 90 s).
+    #[test]
+    fn returns_to_the_pool_share_one_reaper() {
+        let rt = magpie_runtime::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = magpie_io::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            magpie_runtime::spawn(crate::serve(listener, tower::service_fn(hello)).into_future());
+            let client = Client::builder().build::<Empty<Bytes>>();
+            for _ in 0..50 {
+                let res = client
+                    .get(format!("http://{addr}/").parse().unwrap())
+                    .await
+                    .unwrap();
+                res.into_body().collect().await.unwrap();
+            }
+            let alive = magpie_runtime::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            // serve, its connection task, the client's connection task, the reaper.
+            assert!(alive <= 6, "{alive} tasks alive after 50 pooled requests");
+        });
+    }
 }

@@ -7,12 +7,15 @@
 //! made it ready, is what makes back-to-back requests reuse it: waiting for
 //! readiness on a task of its own raced the next request.) `checkout` takes the most
 //! recently used one (LIFO: warm first), waits for it to be ready, and drops any that
-//! are closed or idle past the timeout. Each `put` also
-//! arms a timer (the pool timer, [`MagpieTimer`]) for the idle timeout: when it fires
-//! and the same entry is still idle, it is dropped, which closes the connection (the
-//! dropped `SendRequest` ends hyper's connection task). So idle connections close on
-//! time even when no further request comes. (The shape of hyper-util's legacy pool,
-//! reduced to HTTP/1 and one map.)
+//! are closed or idle past the timeout. One **reaper** task per pool (started by the
+//! `put` that finds none running, ended when the pool has no idle entry left) sleeps on
+//! the pool timer ([`MagpieTimer`]) until the oldest entry's idle timeout, drops every
+//! expired entry, which closes its connection (the dropped `SendRequest` ends hyper's
+//! connection task), and sleeps again. So idle connections close on time even when no
+//! further request comes, and the cost is one task and one timer per pool, not per
+//! returned connection. Outside a runtime no reaper starts: expired entries are then
+//! dropped by `checkout`. (The shape of hyper-util's legacy pool, reduced to HTTP/1
+//! and one map.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -25,14 +28,14 @@ use magpie_time::Instant;
 use crate::MagpieTimer;
 
 struct Idle<B> {
-    id: u64,
     send: SendRequest<B>,
     since: Instant,
 }
 
 struct State<B> {
     idle: HashMap<String, Vec<Idle<B>>>,
-    next_id: u64,
+    /// A reaper task is running.
+    reaping: bool,
 }
 
 /// The pool; cloned handles share it.
@@ -59,7 +62,7 @@ impl<B: Send + 'static> Pool<B> {
         Pool {
             state: Arc::new(Mutex::new(State {
                 idle: HashMap::new(),
-                next_id: 0,
+                reaping: false,
             })),
             idle_timeout,
             max_idle_per_host,
@@ -100,30 +103,43 @@ impl<B: Send + 'static> Pool<B> {
         }
     }
 
-    /// Puts a ready connection back, and arms its idle timer.
+    /// Puts a ready connection back; starts the reaper if none is running.
     pub(crate) fn put(&self, key: String, send: SendRequest<B>) {
-        let id = {
+        if self.max_idle_per_host == 0 {
+            return;
+        }
+        let start_reaper = {
             let mut state = self.lock();
-            let id = state.next_id;
-            state.next_id += 1;
-            let list = state.idle.entry(key.clone()).or_default();
+            let list = state.idle.entry(key).or_default();
             if list.len() >= self.max_idle_per_host {
                 return;
             }
             list.push(Idle {
-                id,
                 send,
                 since: Instant::now(),
             });
-            id
+            self.idle_timeout.is_some() && !std::mem::replace(&mut state.reaping, true)
         };
-        if let Some(limit) = self.idle_timeout {
-            let sleep = self.timer.sleep(limit);
-            let state = Arc::downgrade(&self.state);
-            magpie_runtime::spawn(async move {
-                sleep.await;
-                remove(&state, &key, id);
-            });
+        if start_reaper {
+            self.spawn_reaper();
+        }
+    }
+
+    /// Starts the reaper on the current runtime (none outside one).
+    fn spawn_reaper(&self) {
+        let Some(limit) = self.idle_timeout else {
+            return;
+        };
+        let state = Arc::downgrade(&self.state);
+        let timer = self.timer;
+        let reaper = async move {
+            while let Some(next) = reap(&state, limit) {
+                timer.sleep_until(next.into()).await;
+            }
+        };
+        match magpie_runtime::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn(reaper)),
+            Err(_) => self.lock().reaping = false,
         }
     }
 
@@ -134,19 +150,30 @@ impl<B: Send + 'static> Pool<B> {
     }
 }
 
-/// Drops entry `id` of `key` if it is still idle (its idle timer fired).
-fn remove<B>(state: &Weak<Mutex<State<B>>>, key: &str, id: u64) {
-    let Some(state) = state.upgrade() else { return };
-    let entry = {
+/// Drops every entry idle for `limit` or longer; returns when the oldest remaining one
+/// expires, or `None` (and marks the reaper stopped) when none is left or the pool is
+/// gone.
+fn reap<B>(state: &Weak<Mutex<State<B>>>, limit: Duration) -> Option<Instant> {
+    let state = state.upgrade()?;
+    let mut expired = Vec::new();
+    let next = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(list) = state.idle.get_mut(key) else {
-            return;
-        };
-        let entry = list.iter().position(|e| e.id == id).map(|i| list.remove(i));
-        if list.is_empty() {
-            state.idle.remove(key);
+        let now = Instant::now();
+        state.idle.retain(|_, list| {
+            let (old, fresh): (Vec<_>, Vec<_>) = list
+                .drain(..)
+                .partition(|e| now.saturating_duration_since(e.since) >= limit);
+            expired.extend(old);
+            *list = fresh;
+            !list.is_empty()
+        });
+        let oldest = state.idle.values().flatten().map(|e| e.since).min();
+        if oldest.is_none() {
+            state.reaping = false;
         }
-        entry
+        oldest.map(|since| since + limit)
     };
-    drop(entry);
+    // Closed outside the lock (dropping a `SendRequest` runs hyper's code).
+    drop(expired);
+    next
 }

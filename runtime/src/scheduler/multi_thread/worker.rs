@@ -637,8 +637,13 @@ impl Context {
         self.handle.obs.before_park();
         m.parking();
         let keep_running = loop {
-            // Not under the core borrow: the driver's wakes borrow it.
-            park.park();
+            // A park hook (or whatever ran since the check above) may have scheduled a
+            // task on this worker, which unparks nothing: look before blocking.
+            let has_tasks = self.core.borrow().as_ref().is_some_and(|c| c.has_tasks());
+            if !has_tasks {
+                // Not under the core borrow: the driver's wakes borrow it.
+                park.park();
+            }
             if shared.is_shutdown() {
                 break false;
             }

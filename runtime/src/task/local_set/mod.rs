@@ -144,6 +144,24 @@ impl LocalSet {
     /// true when tasks are left over (the caller wakes itself to come back).
     fn tick(&self, cx: &Context<'_>) -> bool {
         let shared = &self.shared;
+        /// Clears `ticking` when the tick ends, also by a panic.
+        struct Ticking<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Ticking<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        if shared
+            .ticking
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            panic!(
+                "a LocalSet was driven (`run_until`, `block_on`, or awaited) from inside one \
+                 of its own tasks; spawn the work with `spawn_local` and await its handle \
+                 instead"
+            );
+        }
+        let _ticking = Ticking(&shared.ticking);
         shared.register_and_drain(cx.waker());
         for _ in 0..MAX_TASKS_PER_TICK {
             let Some(task) = shared.pop_local() else {

@@ -65,6 +65,10 @@ pub(crate) struct Shared {
     pub(super) shutdown_on_panic: AtomicBool,
     /// A task panicked under `shutdown_on_panic`: the set fails its poller.
     pub(super) panicked: AtomicBool,
+    /// A tick is running (set's thread only): driving the set again from inside one of
+    /// its own tasks would replace the poller's waker with the task's and strand it.
+    /// (A std atomic even under loom: it is no part of the wake protocol.)
+    pub(super) ticking: std::sync::atomic::AtomicBool,
     /// The runtime the set first ran in: its observer (hooks, debug mode, the panic
     /// report sink), and the context entered while the set drops its tasks.
     pub(super) rt: OnceLock<scheduler::Handle>,
@@ -95,6 +99,7 @@ impl Shared {
             }),
             shutdown_on_panic: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
+            ticking: std::sync::atomic::AtomicBool::new(false),
             rt: OnceLock::new(),
         }
     }
@@ -102,17 +107,22 @@ impl Shared {
     /// Stores `waker` as the poller's and moves remotely woken tasks to the local
     /// queue. Called on the set's thread, at the start of each tick.
     pub(super) fn register_and_drain(&self, waker: &Waker) {
+        // Cloned before the lock, and the replaced waker dropped after it: a waker's
+        // clone or drop is user code, which may wake a task of this very set.
+        let new = waker.clone();
         let mut remote = self.remote.lock();
-        match &remote.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => remote.waker = Some(waker.clone()),
-        }
+        let old = match &remote.waker {
+            Some(w) if w.will_wake(waker) => Some(new),
+            _ => remote.waker.replace(new),
+        };
         if !remote.queue.is_empty() {
             // SAFETY: on the set's thread (the caller holds `&LocalSet`); no other
             // access to the local queue is live.
             self.local
                 .with_mut(|q| unsafe { (*q).append(&mut remote.queue) });
         }
+        drop(remote);
+        drop(old);
     }
 
     /// The next local task. On the set's thread only.
