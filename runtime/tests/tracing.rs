@@ -1,5 +1,5 @@
-//! The `tracing` feature: a `task` span per task, entered around every poll, and
-//! `spawn` / `complete` events. Run with
+//! The `tracing` feature: a `runtime.spawn` span per task in tokio-console's shape,
+//! entered around every poll, `runtime::waker` events, and `spawn` / `complete` events. Run with
 //! `cargo test -p magpie-runtime --features tracing --test tracing`.
 #![cfg(feature = "tracing")]
 

@@ -81,7 +81,7 @@ unsafe impl Sync for Header {}
 pub(crate) struct Core<T: Future, S> {
     pub(super) scheduler: S,
     pub(super) stage: UnsafeCell<Stage<T>>,
-    /// The task's `task` span (feature `tracing`), entered around every poll.
+    /// The task's `runtime.spawn` span (feature `tracing`), entered around every poll.
     #[cfg(feature = "tracing")]
     pub(super) span: tracing::Span,
 }
