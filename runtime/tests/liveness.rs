@@ -336,3 +336,34 @@ fn paused_clock_does_not_jump_past_io_that_woke_block_on() {
         });
     });
 }
+
+/// The same for a task woken by I/O on the driving thread (queued locally): the paused
+/// clock must not jump past the event that woke it.
+#[test]
+fn paused_clock_does_not_jump_past_io_that_woke_a_task() {
+    with_deadline(LIMIT, "paused clock and I/O in a task", || {
+        use std::io::Write;
+        let rt = magpie_runtime::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut theirs, ours) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let ours = magpie_io::net::UnixStream::from_std(ours).unwrap();
+            let reader = spawn(async move {
+                let start = magpie_time::Instant::now();
+                let r = magpie_time::timeout(Duration::from_secs(5), ours.readable()).await;
+                (r.is_ok(), start.elapsed())
+            });
+            spawn(async move {
+                theirs.write_all(b"x").unwrap();
+                magpie_time::sleep(Duration::from_secs(100)).await;
+            });
+            let (ok, elapsed) = reader.await.unwrap();
+            assert!(ok, "the readiness lost to the timer");
+            assert_eq!(elapsed, Duration::ZERO, "the clock jumped");
+        });
+    });
+}

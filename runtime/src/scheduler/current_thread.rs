@@ -480,6 +480,13 @@ impl Schedule for Arc<Handle> {
                 if let Ok(mut guard) = cx.core.try_borrow_mut() {
                     if let Some(core) = guard.as_mut() {
                         core.tasks.push_back(task);
+                        drop(guard);
+                        // A paused clock advances only when its zero-timeout poll
+                        // woke nothing; a wake fired by that poll (an I/O event) must
+                        // say so (see `wake_by_ref`).
+                        if self.clock_paused() {
+                            self.shared.unparker.unpark();
+                        }
                         return;
                     }
                 }
