@@ -308,31 +308,53 @@ fn a_park_hook_that_wakes_work_does_not_strand_it() {
     });
 }
 
+/// A current-thread runtime with its clock paused, and a Unix socket pair whose peer
+/// end writes one byte (at virtual time 0) from a task once spawned by `write_soon`.
+fn paused_runtime_and_socket() -> (
+    magpie_runtime::runtime::Runtime,
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixStream,
+) {
+    let rt = magpie_runtime::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let (theirs, ours) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    (rt, theirs, ours)
+}
+
+/// Spawns the peer's write, keeping the peer open well past every deadline below.
+fn write_soon(mut theirs: std::os::unix::net::UnixStream) {
+    use std::io::Write;
+    spawn(async move {
+        theirs.write_all(b"x").unwrap();
+        magpie_time::sleep(Duration::from_secs(100)).await;
+    });
+}
+
+/// Waits for `ours` to be readable under a 5 s timeout: whether it was, and the virtual
+/// time that passed.
+async fn readable_within_5s(ours: magpie_io::net::UnixStream) -> (bool, Duration) {
+    let start = magpie_time::Instant::now();
+    let r = magpie_time::timeout(Duration::from_secs(5), ours.readable()).await;
+    (r.is_ok(), start.elapsed())
+}
+
 /// With a paused clock, an I/O event that wakes the `block_on` future must stop the
 /// clock from auto-advancing: the data arrived at virtual time 0, so no virtual time
 /// may pass (the time driver advances only when nothing was woken by its poll).
 #[test]
 fn paused_clock_does_not_jump_past_io_that_woke_block_on() {
     with_deadline(LIMIT, "paused clock and I/O", || {
-        use std::io::Write;
-        let rt = magpie_runtime::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let (rt, theirs, ours) = paused_runtime_and_socket();
         rt.block_on(async {
-            let (mut theirs, ours) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
             let ours = magpie_io::net::UnixStream::from_std(ours).unwrap();
-            let start = magpie_time::Instant::now();
-            spawn(async move {
-                theirs.write_all(b"x").unwrap();
-                // Keep the peer open well past the deadline below.
-                magpie_time::sleep(Duration::from_secs(100)).await;
-            });
-            let r = magpie_time::timeout(Duration::from_secs(5), ours.readable()).await;
-            assert!(r.is_ok(), "the readiness lost to the timer");
-            assert_eq!(start.elapsed(), Duration::ZERO, "the clock jumped");
+            write_soon(theirs);
+            let (ok, elapsed) = readable_within_5s(ours).await;
+            assert!(ok, "the readiness lost to the timer");
+            assert_eq!(elapsed, Duration::ZERO, "the clock jumped");
         });
     });
 }
@@ -342,25 +364,11 @@ fn paused_clock_does_not_jump_past_io_that_woke_block_on() {
 #[test]
 fn paused_clock_does_not_jump_past_io_that_woke_a_task() {
     with_deadline(LIMIT, "paused clock and I/O in a task", || {
-        use std::io::Write;
-        let rt = magpie_runtime::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let (rt, theirs, ours) = paused_runtime_and_socket();
         rt.block_on(async {
-            let (mut theirs, ours) = std::os::unix::net::UnixStream::pair().unwrap();
-            ours.set_nonblocking(true).unwrap();
             let ours = magpie_io::net::UnixStream::from_std(ours).unwrap();
-            let reader = spawn(async move {
-                let start = magpie_time::Instant::now();
-                let r = magpie_time::timeout(Duration::from_secs(5), ours.readable()).await;
-                (r.is_ok(), start.elapsed())
-            });
-            spawn(async move {
-                theirs.write_all(b"x").unwrap();
-                magpie_time::sleep(Duration::from_secs(100)).await;
-            });
+            let reader = spawn(readable_within_5s(ours));
+            write_soon(theirs);
             let (ok, elapsed) = reader.await.unwrap();
             assert!(ok, "the readiness lost to the timer");
             assert_eq!(elapsed, Duration::ZERO, "the clock jumped");
