@@ -56,6 +56,7 @@ impl Sched {
             self.0.clone(),
             Id::next(),
             crate::task::SpawnMeta::here(),
+            0,
         );
         if let Some(n) = notified {
             self.0.schedule(n);

@@ -383,7 +383,7 @@ impl Handle {
         let (join, notified) = self
             .shared
             .owned
-            .bind(future, self.clone(), id, meta.clone());
+            .bind(future, self.clone(), id, meta.clone(), 0);
         if let Some(obs) = self.obs.active() {
             obs.on_spawn(&TaskMeta::new(id, meta.location, meta.name.clone()));
         }

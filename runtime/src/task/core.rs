@@ -6,15 +6,25 @@
 //!
 //! ```text
 //! +-------------------- Cell<T, S> (one Box) --------------------+
-//! | Header  | state word | &'static Vtable | list links | ids     |
+//! | Header  | state word | &'static Vtable | owner (list, shard) | id |
 //! |         | spawn location | name (None: unnamed) | last poll    |
 //! |         | span id (feature `tracing` only)                     |
 //! | Core    | scheduler S (Arc of the runtime handle)             |
 //! |         | stage: Running(future) | Finished(output) | Consumed|
 //! |         | span (feature `tracing` only)                        |
-//! | Trailer | join waker: Option<Waker>                           |
+//! | Trailer | owned-list links | join waker: Option<Waker>        |
 //! +-------------------------------------------------------------+
 //! ```
+//!
+//! The owned-list links live in the trailer, not the header: spawning or completing a
+//! task writes its neighbours' links, and those writes must not land on the cache line
+//! of the neighbours' state words (which their own workers are writing). The header
+//! without links is 56 bytes and the core holds at least the scheduler and the stage's
+//! tag, so the links start at least 64 bytes after the state word: always on another
+//! line (`links_are_a_cache_line_away_from_the_state_word` checks the offsets). The
+//! cell is not aligned to a cache line: with the system allocator that would cost a
+//! `posix_memalign` and ~25 % more memory per idle task (measured in
+//! docs/benchmarks.md, "Task layout").
 
 use super::state::State;
 use super::{Id, JoinError};
@@ -46,11 +56,9 @@ pub(crate) struct Pointers {
 pub(crate) struct Header {
     pub(crate) state: State,
     pub(super) vtable: &'static Vtable,
-    /// Links of the owned-task list. Accessed only under the lock of the list shard
-    /// that `owner_id` names.
-    pub(crate) owned: UnsafeCell<Pointers>,
-    /// Id of the `OwnedTasks` list this task belongs to (0: none). Immutable.
-    pub(crate) owner_id: u64,
+    /// The `OwnedTasks` list this task belongs to and its shard there
+    /// (`list id << OWNER_SHARD_BITS | shard`; 0: in no list). Immutable.
+    pub(crate) owner: u64,
     pub(crate) id: Id,
     /// Where the task was spawned (`#[track_caller]` on every spawn path). Immutable.
     pub(crate) location: &'static Location<'static>,
@@ -66,9 +74,28 @@ pub(crate) struct Header {
     pub(crate) span_id: u64,
 }
 
+/// Bits of `Header::owner` that hold the shard index.
+pub(crate) const OWNER_SHARD_BITS: u32 = 16;
+
 impl Header {
     pub(crate) fn meta(&self) -> TaskMeta {
         TaskMeta::new(self.id, self.location, self.name.clone())
+    }
+
+    /// The links of the owned-task list, in the trailer.
+    ///
+    /// # Safety
+    /// `ptr` points at a live task cell (any `Cell<T, S>` whose vtable is in the header).
+    pub(crate) unsafe fn owned_links<'a>(ptr: NonNull<Header>) -> &'a UnsafeCell<Pointers> {
+        // SAFETY: the cell is live per the contract; `trailer_offset` is the offset of
+        // the trailer in exactly this cell's type (the vtable was built for it), and
+        // `ptr` was derived from the pointer to the whole cell, so the offset pointer
+        // stays inside the allocation.
+        unsafe {
+            let offset = ptr.as_ref().vtable.trailer_offset;
+            let trailer = ptr.cast::<u8>().add(offset).cast::<Trailer>();
+            &(*trailer.as_ptr()).owned
+        }
     }
 }
 
@@ -93,6 +120,9 @@ pub(crate) enum Stage<T: Future> {
 }
 
 pub(crate) struct Trailer {
+    /// Links of the owned-task list. Accessed only under the lock of the list shard
+    /// that `Header::owner` names.
+    pub(crate) owned: UnsafeCell<Pointers>,
     /// The `JoinHandle`'s waker; ownership governed by the JOIN_WAKER bit (state.rs).
     pub(super) waker: UnsafeCell<Option<Waker>>,
 }
@@ -110,6 +140,8 @@ pub(crate) struct Vtable {
     pub(super) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     pub(super) drop_join_handle_slow: unsafe fn(NonNull<Header>),
     pub(super) shutdown: unsafe fn(NonNull<Header>),
+    /// Byte offset of the `Trailer` in the cell (`Header::owned_links`).
+    pub(super) trailer_offset: usize,
 }
 
 impl<T: Future, S> Cell<T, S> {
@@ -117,7 +149,7 @@ impl<T: Future, S> Cell<T, S> {
         future: T,
         scheduler: S,
         id: Id,
-        owner_id: u64,
+        owner: u64,
         meta: super::SpawnMeta,
         vtable: &'static Vtable,
     ) -> Box<Self> {
@@ -126,10 +158,9 @@ impl<T: Future, S> Cell<T, S> {
         let super::SpawnMeta { location, name } = meta;
         Box::new(Cell {
             header: Header {
-                state: State::new(owner_id != 0),
+                state: State::new(owner != 0),
                 vtable,
-                owned: UnsafeCell::new(Pointers::default()),
-                owner_id,
+                owner,
                 id,
                 location,
                 name,
@@ -144,6 +175,7 @@ impl<T: Future, S> Cell<T, S> {
                 span,
             },
             trailer: Trailer {
+                owned: UnsafeCell::new(Pointers::default()),
                 waker: UnsafeCell::new(None),
             },
         })

@@ -39,6 +39,7 @@ where
         try_read_output: try_read_output::<T, S>,
         drop_join_handle_slow: drop_join_handle_slow::<T, S>,
         shutdown: shutdown::<T, S>,
+        trailer_offset: std::mem::offset_of!(Cell<T, S>, trailer),
     };
 }
 

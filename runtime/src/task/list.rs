@@ -1,78 +1,100 @@
 //! `OwnedTasks`: every live task of a scheduler, so that shutdown can find and cancel
 //! each one exactly once.
 //!
-//! An intrusive doubly linked list through the task headers (no allocation per task),
-//! split into shards by task id so that concurrent spawns and completions on different
-//! workers rarely touch the same lock. The list holds one reference to each task.
+//! An intrusive doubly linked list through the task trailers (no allocation per task),
+//! split into shards, each with its lock and its task count on a cache line of its own.
+//! The multi-thread scheduler binds a task to the shard of the worker that spawns it
+//! (tasks spawned from outside the workers spread by task id), and a task usually
+//! completes on the worker that spawned it: a spawn-to-completion then writes only that
+//! worker's shard line, never one that another worker writes for its own spawns (the
+//! shard and its count were shared lines before: shards by task id, one global count).
+//! The shard is recorded in the task's `owner` word, so `remove` finds it without a
+//! lookup. The list holds one reference to each task.
 //!
 //! Closing: `close_and_shutdown_all` sets `closed` and then locks each shard. `bind`
 //! checks `closed` under the shard lock, so a task is either inserted before the closer
 //! walks its shard (and is shut down by it) or sees `closed` and is shut down at once.
 
-use super::core::Header;
+use super::core::{Header, OWNER_SHARD_BITS};
 use super::{JoinHandle, Notified, RawTask, Schedule, Task};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 pub(crate) struct OwnedTasks<S: 'static> {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[CachePadded<Shard>]>,
     mask: usize,
     id: u64,
     closed: AtomicBool,
-    count: AtomicUsize,
     _p: PhantomData<S>,
 }
 
 struct Shard {
+    list: Mutex<List>,
+    /// Tasks in `list`; written under its lock, read without it by `len`.
+    len: AtomicUsize,
+}
+
+struct List {
     head: Option<NonNull<Header>>,
 }
 
-// SAFETY: the raw pointers in a shard are only followed under its lock, and the tasks
-// they point to are Send + Sync.
-unsafe impl Send for Shard {}
+// SAFETY: the raw pointers in a list are only followed under its shard's lock, and the
+// tasks they point to are Send + Sync.
+unsafe impl Send for List {}
+
+/// Largest list id: the id fills the bits of `Header::owner` above the shard index.
+const MAX_LIST_ID: u64 = (1 << (64 - OWNER_SHARD_BITS)) - 1;
 
 fn next_list_id() -> u64 {
     use std::sync::atomic::AtomicU64;
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // 2^48 lists: a million a second for nine years.
+    assert!(id <= MAX_LIST_ID, "owned-task list ids exhausted");
+    id
 }
 
 impl<S: Schedule> OwnedTasks<S> {
     pub(crate) fn new(shards: usize) -> OwnedTasks<S> {
-        let n = shards.max(1).next_power_of_two();
+        let n = shards.clamp(1, 1 << OWNER_SHARD_BITS).next_power_of_two();
         OwnedTasks {
-            shards: (0..n).map(|_| Mutex::new(Shard { head: None })).collect(),
+            shards: (0..n)
+                .map(|_| {
+                    CachePadded::new(Shard {
+                        list: Mutex::new(List { head: None }),
+                        len: AtomicUsize::new(0),
+                    })
+                })
+                .collect(),
             mask: n - 1,
             id: next_list_id(),
             closed: AtomicBool::new(false),
-            count: AtomicUsize::new(0),
             _p: PhantomData,
         }
     }
 
-    fn shard(&self, id: u64) -> &Mutex<Shard> {
-        &self.shards[id as usize & self.mask]
-    }
-
-    /// Creates a task for `future`, adds it to the list, and returns its `JoinHandle`
-    /// and the `Notified` to queue. When the list is closed the task is cancelled at
-    /// once and no `Notified` is returned.
+    /// Creates a task for `future`, adds it to the list's shard `shard` (taken modulo
+    /// the number of shards), and returns its `JoinHandle` and the `Notified` to queue.
+    /// When the list is closed the task is cancelled at once and no `Notified` is
+    /// returned.
     pub(crate) fn bind<T>(
         &self,
         future: T,
         scheduler: S,
         id: super::Id,
         meta: super::SpawnMeta,
+        shard: usize,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + Send + 'static,
         T::Output: Send + 'static,
     {
         // SAFETY: the future and its output are Send: any thread may poll or drop them.
-        unsafe { self.bind_local(future, scheduler, id, meta) }
+        unsafe { self.bind_local(future, scheduler, id, meta, shard) }
     }
 
     /// `bind` for a future that is not `Send` (a local task).
@@ -90,12 +112,15 @@ impl<S: Schedule> OwnedTasks<S> {
         scheduler: S,
         id: super::Id,
         meta: super::SpawnMeta,
+        shard: usize,
     ) -> (JoinHandle<T::Output>, Option<Notified<S>>)
     where
         T: Future + 'static,
         T::Output: 'static,
     {
-        let raw = RawTask::new(future, scheduler, id, self.id, meta);
+        let shard = shard & self.mask;
+        let owner = (self.id << OWNER_SHARD_BITS) | shard as u64;
+        let raw = RawTask::new(future, scheduler, id, owner, meta);
         // SAFETY: the task starts with three references: one each for the join handle,
         // the first `Notified` and the list, handed out here.
         let join = unsafe { JoinHandle::new(raw) };
@@ -104,13 +129,14 @@ impl<S: Schedule> OwnedTasks<S> {
         // SAFETY: the third initial reference: the owned list's.
         let list_ref = unsafe { Task::<S>::from_raw(raw.header_ptr()) };
         {
-            let mut shard = self.shard(id.as_u64()).lock();
+            let shard = &self.shards[shard];
+            let mut list = shard.list.lock();
             if !self.closed.load(Ordering::Acquire) {
                 let ptr = list_ref.into_raw().header_ptr();
                 // SAFETY: we hold the shard lock, which guards the links of every task
                 // in this shard; the new task is in no list yet.
-                unsafe { push_front(&mut shard, ptr) };
-                self.count.fetch_add(1, Ordering::Relaxed);
+                unsafe { push_front(&mut list, ptr) };
+                shard.len.fetch_add(1, Ordering::Relaxed);
                 return (join, Some(notified));
             }
         }
@@ -124,17 +150,18 @@ impl<S: Schedule> OwnedTasks<S> {
     /// Removes `task` from the list, returning the list's reference, or `None` if it
     /// is not in this list (any more).
     pub(crate) fn remove(&self, task: &Task<S>) -> Option<Task<S>> {
-        let header = task.header();
-        if header.owner_id != self.id {
+        let owner = task.header().owner;
+        if owner >> OWNER_SHARD_BITS != self.id {
             return None;
         }
         let ptr = task.header_ptr();
-        let mut shard = self.shard(header.id.as_u64()).lock();
-        // SAFETY: the shard lock guards the links of the tasks in this shard, and a task
-        // with our owner id maps to this shard.
-        let removed = unsafe { unlink(&mut shard, ptr) };
+        let shard = &self.shards[owner as usize & self.mask];
+        let mut list = shard.list.lock();
+        // SAFETY: the shard lock guards the links of the tasks in this shard, and the
+        // task's owner word names this list and shard.
+        let removed = unsafe { unlink(&mut list, ptr) };
         if removed {
-            self.count.fetch_sub(1, Ordering::Relaxed);
+            shard.len.fetch_sub(1, Ordering::Relaxed);
             // SAFETY: the list's reference is handed back to the caller.
             Some(unsafe { Task::from_raw(ptr) })
         } else {
@@ -152,12 +179,12 @@ impl<S: Schedule> OwnedTasks<S> {
             let shard = &self.shards[(start + i) & self.mask];
             loop {
                 let task = {
-                    let mut guard = shard.lock();
+                    let mut guard = shard.list.lock();
                     match guard.head {
                         Some(ptr) => {
                             // SAFETY: under the lock; `ptr` is in this shard.
                             unsafe { unlink(&mut guard, ptr) };
-                            self.count.fetch_sub(1, Ordering::Relaxed);
+                            shard.len.fetch_sub(1, Ordering::Relaxed);
                             // SAFETY: the list's reference moves to `task`.
                             Some(unsafe { Task::<S>::from_raw(ptr) })
                         }
@@ -178,64 +205,70 @@ impl<S: Schedule> OwnedTasks<S> {
     /// touch the list).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
         for shard in self.shards.iter() {
-            let guard = shard.lock();
+            let guard = shard.list.lock();
             let mut cur = guard.head;
             while let Some(ptr) = cur {
                 // SAFETY: under the shard lock the task is in the list, which holds a
                 // reference to it, and its links are stable.
                 let h = unsafe { ptr.as_ref() };
                 f(h);
-                // SAFETY: the links are only written under this shard lock, which we hold.
-                cur = h.owned.with(|p| unsafe { (*p).next });
+                // SAFETY: as above, the task is live; its links are only written under
+                // this shard lock, which we hold.
+                cur = unsafe { Header::owned_links(ptr).with(|p| (*p).next) };
             }
         }
     }
 
-    /// Number of live tasks in the list.
+    /// Number of live tasks in the list (a sum of per-shard counts: exact when no
+    /// spawn or completion runs meanwhile).
     pub(crate) fn len(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        self.shards
+            .iter()
+            .map(|s| s.len.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
 /// # Safety
-/// The shard lock is held and `ptr` is in no list.
-unsafe fn push_front(shard: &mut Shard, ptr: NonNull<Header>) {
-    // SAFETY: per the contract, the links are ours to write.
+/// The shard lock is held and `ptr` (a live task) is in no list.
+unsafe fn push_front(list: &mut List, ptr: NonNull<Header>) {
+    // SAFETY: per the contract, the links of `ptr` and of every task in the list (all
+    // live: the list holds a reference to each) are ours to write.
     unsafe {
-        let h = ptr.as_ref();
-        h.owned.with_mut(|p| {
+        Header::owned_links(ptr).with_mut(|p| {
             (*p).prev = None;
-            (*p).next = shard.head;
+            (*p).next = list.head;
         });
-        if let Some(old) = shard.head {
-            old.as_ref().owned.with_mut(|p| (*p).prev = Some(ptr));
+        if let Some(old) = list.head {
+            Header::owned_links(old).with_mut(|p| (*p).prev = Some(ptr));
         }
     }
-    shard.head = Some(ptr);
+    list.head = Some(ptr);
 }
 
 /// Unlinks `ptr` if it is in the shard's list. Returns whether it was.
 ///
 /// # Safety
-/// The shard lock is held and `ptr` maps to this shard.
-unsafe fn unlink(shard: &mut Shard, ptr: NonNull<Header>) -> bool {
-    // SAFETY: per the contract, the links of every task in this shard are ours.
+/// The shard lock is held and `ptr` (a live task) maps to this shard.
+unsafe fn unlink(list: &mut List, ptr: NonNull<Header>) -> bool {
+    // SAFETY: per the contract, the links of `ptr` and of every task in this shard (all
+    // live: the list holds a reference to each) are ours.
     unsafe {
-        let h = ptr.as_ref();
-        let (prev, next) = h.owned.with(|p| ((*p).prev, (*p).next));
+        let links = Header::owned_links(ptr);
+        let (prev, next) = links.with(|p| ((*p).prev, (*p).next));
         match prev {
-            Some(prev) => prev.as_ref().owned.with_mut(|p| (*p).next = next),
+            Some(prev) => Header::owned_links(prev).with_mut(|p| (*p).next = next),
             None => {
-                if shard.head != Some(ptr) {
+                if list.head != Some(ptr) {
                     return false; // not in the list
                 }
-                shard.head = next;
+                list.head = next;
             }
         }
         if let Some(next) = next {
-            next.as_ref().owned.with_mut(|p| (*p).prev = prev);
+            Header::owned_links(next).with_mut(|p| (*p).prev = prev);
         }
-        h.owned.with_mut(|p| {
+        links.with_mut(|p| {
             (*p).prev = None;
             (*p).next = None;
         });

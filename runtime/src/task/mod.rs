@@ -98,19 +98,52 @@ pub fn worker_index() -> Option<usize> {
     crate::context::worker_index()
 }
 
+/// Task ids: each thread takes a block of `BLOCK` ids from the process-wide counter and
+/// hands them out one by one, so a spawn writes a thread-local cell, not a counter every
+/// worker writes (one shared write per `BLOCK` spawns). Ids stay unique and never
+/// reused; they are not ordered across threads.
 mod id_counter {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     #[cfg(not(loom))]
     static NEXT: AtomicU64 = AtomicU64::new(1);
 
-    // Under loom the counter restarts with every execution: ids pick the owned list's
-    // shard, and a model must take the same path each time it is replayed.
+    /// Ids per block.
+    #[cfg(not(loom))]
+    const BLOCK: u64 = 1024;
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        /// The next id of this thread's block and the end of the block (exclusive).
+        static LOCAL: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+
+    #[cfg(not(loom))]
+    pub(super) fn next() -> u64 {
+        LOCAL
+            .try_with(|local| {
+                let (next, end) = local.get();
+                if next < end {
+                    local.set((next + 1, end));
+                    return next;
+                }
+                let start = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
+                local.set((start + 1, start + BLOCK));
+                start
+            })
+            // In a thread-local destructor: one id straight from the counter.
+            .unwrap_or_else(|_| NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    // Under loom the counter restarts with every execution (and has no blocks): ids
+    // pick the owned list's shard, and a model must take the same path each time it
+    // is replayed.
     #[cfg(loom)]
     loom::lazy_static! {
         static ref NEXT: AtomicU64 = AtomicU64::new(1);
     }
 
+    #[cfg(loom)]
     pub(super) fn next() -> u64 {
         NEXT.fetch_add(1, Ordering::Relaxed)
     }

@@ -20,7 +20,7 @@ impl RawTask {
         future: T,
         scheduler: S,
         id: Id,
-        owner_id: u64,
+        owner: u64,
         meta: super::SpawnMeta,
     ) -> RawTask
     where
@@ -31,7 +31,7 @@ impl RawTask {
         S: Schedule,
     {
         let vtable: &'static _ = &VtableOf::<T, S>::VTABLE;
-        let cell = Cell::new(future, scheduler, id, owner_id, meta, vtable);
+        let cell = Cell::new(future, scheduler, id, owner, meta, vtable);
         RawTask {
             ptr: NonNull::from(Box::leak(cell)).cast(),
         }

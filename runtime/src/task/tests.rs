@@ -269,3 +269,27 @@ fn a_self_referential_future_is_dropped_in_place() {
     assert_eq!(counts.outputs.load(SeqCst), 1);
     assert_eq!(sched.num_cells(), 0);
 }
+
+/// The owned-list links (written when a neighbouring task is spawned or completes)
+/// start at least a cache line after the state word, so they never share its line
+/// (task/core.rs), for the smallest cell of every scheduler that owns its tasks.
+#[test]
+fn links_are_a_cache_line_away_from_the_state_word() {
+    use super::core::{Cell, Header, Trailer};
+    use std::mem::offset_of;
+    fn links_offset<T: Future, S>() -> usize {
+        assert_eq!(offset_of!(Cell<T, S>, header), 0);
+        assert_eq!(offset_of!(Header, state), 0);
+        offset_of!(Cell<T, S>, trailer) + offset_of!(Trailer, owned)
+    }
+    type Empty = std::future::Ready<()>;
+    let offsets = [
+        links_offset::<Empty, Arc<crate::scheduler::multi_thread::Handle>>(),
+        links_offset::<Empty, Arc<crate::scheduler::current_thread::Handle>>(),
+        links_offset::<Empty, Arc<super::local_set::Shared>>(),
+        links_offset::<Empty, Arc<crate::__loom::Inner>>(),
+    ];
+    for off in offsets {
+        assert!(off >= 64, "links at byte {off} of the cell: {offsets:?}");
+    }
+}

@@ -292,32 +292,54 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (join, notified) = self
-            .shared
-            .owned
-            .bind(future, self.clone(), id, meta.clone());
+        let local = self.local_context();
+        // The spawning worker's shard of the owned list (see task/list.rs); from
+        // outside the workers, spread by id.
+        let shard = local
+            .and_then(Context::core_index)
+            .unwrap_or(id.as_u64() as usize);
+        let (join, notified) =
+            self.shared
+                .owned
+                .bind(future, self.clone(), id, meta.clone(), shard);
         if let Some(obs) = self.obs.active() {
             obs.on_spawn(&TaskMeta::new(id, meta.location, meta.name.clone()));
         }
         if let Some(notified) = notified {
             // A new task goes to the back of the local queue, not the LIFO slot: the
             // spawner usually has more to do before the child needs to run.
-            self.schedule_task(notified, Kind::Spawn);
+            self.schedule_in(local, notified, Kind::Spawn);
         }
         join
     }
 
-    fn schedule_task(self: &Arc<Self>, task: Notified, kind: Kind) {
+    /// The context of this runtime's worker running on this thread, if any.
+    fn local_context(self: &Arc<Self>) -> Option<&Context> {
         if let SchedulerContext::MultiThread(ptr) = context::scheduler() {
             // SAFETY: the pointer is set by `run` for the lifetime of the worker's
-            // `Context`, on this thread only, and cleared before it is dropped.
+            // `Context`, on this thread only, and cleared before it is dropped; the
+            // reference does not leave the caller's stack frame (the caller runs on
+            // this thread, inside that lifetime).
             let cx = unsafe { &*ptr };
             if Arc::ptr_eq(&cx.handle, self) {
-                if let Ok(mut guard) = cx.core.try_borrow_mut() {
-                    if let Some(core) = guard.as_mut() {
-                        self.schedule_local(core, task, kind);
-                        return;
-                    }
+                return Some(cx);
+            }
+        }
+        None
+    }
+
+    fn schedule_task(self: &Arc<Self>, task: Notified, kind: Kind) {
+        self.schedule_in(self.local_context(), task, kind);
+    }
+
+    /// Queues `task` on the worker whose context is `local` (this thread's, see
+    /// `local_context`), or through the global queue.
+    fn schedule_in(&self, local: Option<&Context>, task: Notified, kind: Kind) {
+        if let Some(cx) = local {
+            if let Ok(mut guard) = cx.core.try_borrow_mut() {
+                if let Some(core) = guard.as_mut() {
+                    self.schedule_local(core, task, kind);
+                    return;
                 }
             }
         }

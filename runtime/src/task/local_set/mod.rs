@@ -10,7 +10,8 @@ mod shared;
 #[cfg(test)]
 mod tests;
 
-use self::shared::{MAX_TASKS_PER_TICK, Shared};
+use self::shared::MAX_TASKS_PER_TICK;
+pub(crate) use self::shared::Shared;
 use crate::context;
 use crate::loom::sync::atomic::Ordering;
 use crate::obs::{TaskMeta, UnhandledPanic};
@@ -372,7 +373,7 @@ where
     // SAFETY: `shared` is the scheduler of a `LocalSet` on this thread (the caller
     // holds `&LocalSet`, or `CURRENT` named it, which only happens on its thread): it
     // polls and shuts down its tasks on this thread only.
-    let (join, notified) = unsafe { shared.owned.bind_local(future, shared.clone(), id, meta) };
+    let (join, notified) = unsafe { shared.owned.bind_local(future, shared.clone(), id, meta, 0) };
     if let Some(obs) = shared.observer() {
         obs.on_spawn(&TaskMeta::new(id, location, None));
     }
