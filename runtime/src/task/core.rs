@@ -113,9 +113,15 @@ pub(crate) struct Core<T: Future, S> {
     pub(super) span: tracing::Span,
 }
 
+/// What the task's cell holds. The failure cases are variants of their own, not a
+/// `Result<T::Output, JoinError>`: the error's task id is in the header already, and
+/// leaving it out takes 8 bytes off every cell (a `JoinError` is built with the id when
+/// the `JoinHandle` takes the output).
 pub(crate) enum Stage<T: Future> {
     Running(T),
-    Finished(Result<T::Output, JoinError>),
+    Finished(T::Output),
+    Cancelled,
+    Panicked(Box<dyn std::any::Any + Send + 'static>),
     Consumed,
 }
 
@@ -233,8 +239,8 @@ impl<T: Future, S> Core<T, S> {
     pub(super) unsafe fn outcome(&self) -> &'static str {
         // SAFETY: per the caller's contract nobody writes the stage meanwhile.
         self.stage.with(|ptr| match unsafe { &*ptr } {
-            Stage::Finished(Err(e)) if e.is_cancelled() => "cancelled",
-            Stage::Finished(Err(_)) => "panicked",
+            Stage::Cancelled => "cancelled",
+            Stage::Panicked(_) => "panicked",
             _ => "ok",
         })
     }
@@ -291,10 +297,17 @@ impl<T: Future, S> Core<T, S> {
     /// # Safety
     /// As for `drop_future_or_output`; the stage is `Consumed`.
     pub(super) unsafe fn store_output(&self, out: Result<T::Output, JoinError>) {
+        let stage = match out {
+            Ok(value) => Stage::Finished(value),
+            Err(e) => match e.try_into_panic() {
+                Ok(payload) => Stage::Panicked(payload),
+                Err(_cancelled) => Stage::Cancelled,
+            },
+        };
         // SAFETY: exclusive access per the caller's contract; the old stage is
         // `Consumed`, so overwriting it drops nothing.
         self.stage
-            .with_mut(|ptr| unsafe { std::ptr::write(ptr, Stage::Finished(out)) });
+            .with_mut(|ptr| unsafe { std::ptr::write(ptr, stage) });
     }
 
     /// The panic message of a stored panicked output, if that is what the stage holds.
@@ -304,8 +317,8 @@ impl<T: Future, S> Core<T, S> {
     pub(super) unsafe fn panic_message(&self) -> Option<String> {
         // SAFETY: per the caller's contract nobody writes the stage meanwhile.
         self.stage.with(|ptr| match unsafe { &*ptr } {
-            Stage::Finished(Err(e)) if e.is_panic() => Some(
-                e.panic_message()
+            Stage::Panicked(payload) => Some(
+                super::error::payload_message(&**payload)
                     .unwrap_or("<non-string payload>")
                     .to_string(),
             ),
@@ -315,11 +328,13 @@ impl<T: Future, S> Core<T, S> {
 
     /// # Safety
     /// COMPLETE is set and the caller is the `JoinHandle`, which owns the output.
-    pub(super) unsafe fn take_output(&self) -> Result<T::Output, JoinError> {
+    pub(super) unsafe fn take_output(&self, id: Id) -> Result<T::Output, JoinError> {
         // SAFETY: per the caller's contract nobody else touches the stage.
         self.stage.with_mut(
             |ptr| match unsafe { std::ptr::replace(ptr, Stage::Consumed) } {
-                Stage::Finished(out) => out,
+                Stage::Finished(out) => Ok(out),
+                Stage::Cancelled => Err(JoinError::cancelled(id)),
+                Stage::Panicked(payload) => Err(JoinError::panic(id, payload)),
                 _ => panic!("JoinHandle polled after it returned its output"),
             },
         )

@@ -82,15 +82,18 @@ impl JoinError {
 
     pub(crate) fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(p) => {
-                let any: &(dyn Any + Send) = &*p.0;
-                any.downcast_ref::<&'static str>()
-                    .copied()
-                    .or_else(|| any.downcast_ref::<String>().map(|s| s.as_str()))
-            }
+            Repr::Panic(p) => payload_message(&*p.0),
             Repr::Cancelled => None,
         }
     }
+}
+
+/// The message of a panic payload (`panic!` with a literal or a formatted string).
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(|s| s.as_str()))
 }
 
 impl fmt::Display for JoinError {

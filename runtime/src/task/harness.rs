@@ -302,7 +302,7 @@ unsafe fn try_read_output<T: Future, S>(ptr: NonNull<Header>, dst: *mut (), wake
     // SAFETY: we are the `JoinHandle`.
     if unsafe { can_read_output(cell, waker) } {
         // SAFETY: COMPLETE was observed and we are the `JoinHandle`: the output is ours.
-        *dst = Poll::Ready(unsafe { cell.core.take_output() });
+        *dst = Poll::Ready(unsafe { cell.core.take_output(cell.header.id) });
     }
 }
 

@@ -293,3 +293,16 @@ fn links_are_a_cache_line_away_from_the_state_word() {
         assert!(off >= 64, "links at byte {off} of the cell: {offsets:?}");
     }
 }
+
+/// The cell of an idle task (`pending()` on the multi-thread scheduler) stays at 120
+/// bytes: a 128-byte malloc chunk with glibc (docs/benchmarks.md, "Task layout").
+#[test]
+#[cfg(not(feature = "tracing"))]
+fn idle_task_cell_size() {
+    use super::core::Cell;
+    type S = Arc<crate::scheduler::multi_thread::Handle>;
+    assert_eq!(
+        std::mem::size_of::<Cell<std::future::Pending<()>, S>>(),
+        120
+    );
+}
