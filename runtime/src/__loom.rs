@@ -227,3 +227,28 @@ pub fn park_thread_waker() -> std::task::Waker {
 pub fn park_thread() {
     park::CachedParkThread.park(None);
 }
+
+/// The multi-thread runtime's distributed count of live task cells
+/// (`scheduler/multi_thread/task_handle.rs`).
+pub struct CellCount(crate::scheduler::multi_thread::task_handle::CellCount);
+
+impl CellCount {
+    /// `shards` words, all zero.
+    pub fn new(shards: usize) -> CellCount {
+        CellCount(crate::scheduler::multi_thread::task_handle::CellCount::new(
+            shards,
+        ))
+    }
+    /// See `CellCount::inc`: true when the caller must take the cells' reference.
+    pub fn inc(&self, shard: usize) -> bool {
+        self.0.inc(shard)
+    }
+    /// See `CellCount::dec`: true when the caller must release the cells' reference.
+    pub fn dec(&self, shard: usize) -> bool {
+        self.0.dec(shard)
+    }
+    /// See `CellCount::drain`: true when the caller must release the cells' reference.
+    pub fn drain(&self) -> bool {
+        self.0.drain()
+    }
+}

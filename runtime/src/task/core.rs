@@ -9,7 +9,7 @@
 //! | Header  | state word | &'static Vtable | owner (list, shard) | id |
 //! |         | spawn location | name (None: unnamed) | last poll    |
 //! |         | span id (feature `tracing` only)                     |
-//! | Core    | scheduler S (Arc of the runtime handle)             |
+//! | Core    | scheduler S (the runtime handle: an Arc, or a pointer)|
 //! |         | stage: Running(future) | Finished(output) | Consumed|
 //! |         | span (feature `tracing` only)                        |
 //! | Trailer | owned-list links | join waker: Option<Waker>        |
@@ -77,6 +77,8 @@ pub(crate) struct Header {
 
 /// Bits of `Header::owner` that hold the shard index.
 pub(crate) const OWNER_SHARD_BITS: u32 = 16;
+/// The shard index in `Header::owner`.
+pub(crate) const OWNER_SHARD_MASK: u64 = (1 << OWNER_SHARD_BITS) - 1;
 
 impl Header {
     pub(crate) fn meta(&self) -> TaskMeta {
@@ -107,7 +109,9 @@ unsafe impl Send for Header {}
 unsafe impl Sync for Header {}
 
 pub(crate) struct Core<T: Future, S> {
-    pub(super) scheduler: S,
+    /// Dropped by `harness::dealloc` after the rest of the cell, through
+    /// `Schedule::cell_freed` (the multi-thread scheduler counts live cells there).
+    pub(super) scheduler: std::mem::ManuallyDrop<S>,
     pub(super) stage: UnsafeCell<Stage<T>>,
     /// The task's `runtime.spawn` span (feature `tracing`), entered around every poll.
     #[cfg(feature = "tracing")]
@@ -176,7 +180,7 @@ impl<T: Future, S> Cell<T, S> {
                 span_id: span.id().map_or(0, |id| id.into_u64()),
             },
             core: Core {
-                scheduler,
+                scheduler: std::mem::ManuallyDrop::new(scheduler),
                 stage: UnsafeCell::new(Stage::Running(future)),
                 #[cfg(feature = "tracing")]
                 span,

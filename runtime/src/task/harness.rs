@@ -110,7 +110,7 @@ unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller owns the reference.
-unsafe fn drop_reference<T: Future, S>(ptr: NonNull<Header>) {
+unsafe fn drop_reference<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the cell alive for this call.
     let last = unsafe { ptr.as_ref() }.state.ref_dec();
     if last {
@@ -288,10 +288,17 @@ unsafe fn schedule<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     cell.core.scheduler.schedule(task);
 }
 
-unsafe fn dealloc<T: Future, S>(ptr: NonNull<Header>) {
+unsafe fn dealloc<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the reference count reached zero, so nothing else points at the cell; it
     // was allocated by `Box` in `Cell::new`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) });
+    let mut cell = unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) };
+    let shard = (cell.header.owner & super::core::OWNER_SHARD_MASK) as usize;
+    // SAFETY: the scheduler is `ManuallyDrop` in the cell and taken out exactly once,
+    // here; the cell's own drop below leaves it alone.
+    let scheduler = unsafe { ManuallyDrop::take(&mut cell.core.scheduler) };
+    drop(cell);
+    // Last: the scheduler may release the runtime handle the cell pointed to.
+    scheduler.cell_freed(shard);
 }
 
 unsafe fn try_read_output<T: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {

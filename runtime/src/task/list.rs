@@ -77,6 +77,16 @@ impl<S: Schedule> OwnedTasks<S> {
         }
     }
 
+    /// The shard a task bound with shard hint `shard` lands in.
+    pub(crate) fn shard_index(&self, shard: usize) -> usize {
+        shard & self.mask
+    }
+
+    /// Number of shards.
+    pub(crate) fn num_shards(&self) -> usize {
+        self.shards.len()
+    }
+
     /// Creates a task for `future`, adds it to the list's shard `shard` (taken modulo
     /// the number of shards), and returns its `JoinHandle` and the `Notified` to queue.
     /// When the list is closed the task is cancelled at once and no `Notified` is

@@ -80,6 +80,10 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
 
     /// A `JoinHandle` was dropped without reading its task's panic.
     fn panic_dropped(&self, _meta: &crate::obs::TaskMeta, _msg: &str) {}
+
+    /// The task's cell (bound to owned-list shard `shard`) has been freed; this is the
+    /// last use of the scheduler the cell held.
+    fn cell_freed(self, _shard: usize) {}
 }
 
 /// The index of the runtime worker thread this code runs on (`0..num_workers`), or

@@ -284,7 +284,7 @@ fn links_are_a_cache_line_away_from_the_state_word() {
     }
     type Empty = std::future::Ready<()>;
     let offsets = [
-        links_offset::<Empty, Arc<crate::scheduler::multi_thread::Handle>>(),
+        links_offset::<Empty, crate::scheduler::multi_thread::task_handle::TaskHandle>(),
         links_offset::<Empty, Arc<crate::scheduler::current_thread::Handle>>(),
         links_offset::<Empty, Arc<super::local_set::Shared>>(),
         links_offset::<Empty, Arc<crate::__loom::Inner>>(),
@@ -300,7 +300,7 @@ fn links_are_a_cache_line_away_from_the_state_word() {
 #[cfg(not(feature = "tracing"))]
 fn idle_task_cell_size() {
     use super::core::Cell;
-    type S = Arc<crate::scheduler::multi_thread::Handle>;
+    type S = crate::scheduler::multi_thread::task_handle::TaskHandle;
     assert_eq!(
         std::mem::size_of::<Cell<std::future::Pending<()>, S>>(),
         120

@@ -8,6 +8,7 @@ mod block_in_place;
 pub(crate) mod idle;
 #[cfg(loom)]
 mod loom_queue;
+pub(crate) mod task_handle;
 #[cfg(test)]
 mod tests;
 pub(crate) mod worker;

@@ -36,3 +36,79 @@ fn block_in_place_keeps_no_exited_threads() {
     assert_eq!(kept, running, "pool handles kept for exited threads");
     assert!(running <= 4, "{running} pool threads still running");
 }
+
+/// The scheduler handle of `rt`, weakly: it is freed once the runtime and every task
+/// cell (which together hold it: `task_handle.rs`) are gone.
+fn weak_handle(rt: &crate::runtime::Runtime) -> std::sync::Weak<super::Handle> {
+    let crate::scheduler::Handle::MultiThread(h) = &rt.handle().inner else {
+        unreachable!()
+    };
+    std::sync::Arc::downgrade(h)
+}
+
+/// Task cells that outlive the runtime (their `JoinHandle`s) keep its handle alive, and
+/// the last one freed releases it: never earlier (a wake or a panic report from a
+/// cell still reaches the handle), never leaked.
+#[test]
+fn task_cells_keep_the_handle_until_the_last_is_freed() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let weak = weak_handle(&rt);
+    let (done, pending): (Vec<_>, Vec<_>) = rt.block_on(async {
+        let done: Vec<_> = (0..8).map(|i| crate::spawn(async move { i })).collect();
+        let pending: Vec<_> = (0..8)
+            .map(|_| crate::spawn(std::future::pending::<()>()))
+            .collect();
+        crate::task::yield_now().await;
+        (done, pending)
+    });
+    drop(rt);
+    assert!(weak.upgrade().is_some(), "freed while 16 cells were alive");
+    drop(done);
+    assert!(weak.upgrade().is_some(), "freed while 8 cells were alive");
+    for h in pending {
+        assert!(h.is_finished(), "shutdown cancelled the task");
+        drop(h);
+    }
+    assert!(
+        weak.upgrade().is_none(),
+        "the handle leaked after its last cell"
+    );
+}
+
+/// No task left: the handle goes with the runtime. A task spawned after shutdown
+/// (through a kept `Handle`) counts again, from zero.
+#[test]
+fn the_handle_is_freed_with_the_runtime_and_recounted_after_shutdown() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let weak = weak_handle(&rt);
+    rt.block_on(async { crate::spawn(async {}).await.unwrap() });
+    let kept = rt.handle().clone();
+    drop(rt);
+    let late = kept.spawn(async { 1 });
+    drop(kept);
+    assert!(weak.upgrade().is_some(), "freed under a live cell");
+    assert!(
+        late.is_finished(),
+        "a spawn after shutdown is cancelled at once"
+    );
+    drop(late);
+    assert!(weak.upgrade().is_none(), "the handle leaked");
+
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let weak = weak_handle(&rt);
+    rt.block_on(async { crate::spawn(async {}).await.unwrap() });
+    drop(rt);
+    assert!(
+        weak.upgrade().is_none(),
+        "no cell left, yet the handle outlived the runtime"
+    );
+}

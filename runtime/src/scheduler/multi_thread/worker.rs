@@ -30,15 +30,16 @@
 use super::idle::Idle;
 #[cfg(loom)]
 use super::loom_queue::{Injector, Steal, Stealer, Worker};
+use super::task_handle::{CellCount, TaskHandle};
 use crate::blocking;
 use crate::context::{self, SchedulerContext};
 use crate::loom::sync::atomic::{AtomicBool, Ordering, fence};
 use crate::loom::sync::{Condvar, Mutex};
 use crate::loom::thread;
-use crate::obs::{Observer, TaskMeta, WorkerMetrics, bump};
+use crate::obs::{Observer, TaskMeta, bump};
 use crate::scheduler::park::{DriverSlot, Parker, Unparker};
 use crate::task::list::OwnedTasks;
-use crate::task::{self, Id, JoinHandle, Schedule, Task};
+use crate::task::{self, Id, JoinHandle};
 #[cfg(not(loom))]
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use magpie_base::coop;
@@ -47,11 +48,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Notified = task::Notified<Arc<Handle>>;
+mod queues;
+
+type Notified = task::Notified<TaskHandle>;
 
 /// Why a task is being queued on a worker.
 #[derive(Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     /// Woken by the running task: the LIFO slot.
     Wake,
     /// Yielded or woke itself while running: the deferred list.
@@ -76,9 +79,12 @@ pub(crate) struct Config {
     pub(crate) pin: Option<Vec<usize>>,
 }
 
-/// The scheduler's shared state; tasks hold an `Arc` of it.
+/// The scheduler's shared state. Tasks point at it through a [`TaskHandle`], kept alive
+/// by `cells` (see `task_handle.rs`).
 pub(crate) struct Handle {
     pub(crate) shared: Shared,
+    /// Live task cells; together they hold one strong reference to this handle.
+    pub(crate) cells: CellCount,
     pub(crate) driver_handle: crate::driver::DriverHandle,
     pub(crate) blocking: blocking::Spawner,
     pub(crate) config: Config,
@@ -89,7 +95,7 @@ pub(crate) struct Shared {
     remotes: Box<[Remote]>,
     inject: Injector<Notified>,
     idle: Idle,
-    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    pub(crate) owned: OwnedTasks<TaskHandle>,
     shutdown: AtomicBool,
     pub(crate) driver: Arc<DriverSlot>,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -161,12 +167,15 @@ impl MultiThread {
                 rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             }));
         }
+        let owned = OwnedTasks::new(num_workers * 4);
+        let cells = CellCount::new(owned.num_shards());
         let handle = Arc::new(Handle {
+            cells,
             shared: Shared {
                 remotes: remotes.into_boxed_slice(),
                 inject: Injector::new(),
                 idle: Idle::new(num_workers),
-                owned: OwnedTasks::new(num_workers * 4),
+                owned,
                 shutdown: AtomicBool::new(false),
                 driver,
                 threads: Mutex::new(Vec::new()),
@@ -178,6 +187,11 @@ impl MultiThread {
             config,
             obs,
         });
+        // The live cells' reference (task_handle.rs): released when the runtime shuts
+        // down and its last cell is freed.
+        // SAFETY: `handle` is a live `Arc`; `drain_cells` or the last `cell_freed`
+        // after it gives this reference back.
+        unsafe { Arc::increment_strong_count(Arc::as_ptr(&handle)) };
         let mt = MultiThread {
             handle: handle.clone(),
         };
@@ -230,6 +244,7 @@ impl MultiThread {
         if all_exited {
             handle.shared.driver.shutdown();
         }
+        super::task_handle::drain_cells(handle);
     }
 }
 
@@ -295,13 +310,14 @@ impl Handle {
         let local = self.local_context();
         // The spawning worker's shard of the owned list (see task/list.rs); from
         // outside the workers, spread by id.
-        let shard = local
-            .and_then(Context::core_index)
-            .unwrap_or(id.as_u64() as usize);
-        let (join, notified) =
-            self.shared
-                .owned
-                .bind(future, self.clone(), id, meta.clone(), shard);
+        let owned = &self.shared.owned;
+        let shard = owned.shard_index(
+            local
+                .and_then(Context::core_index)
+                .unwrap_or(id.as_u64() as usize),
+        );
+        let scheduler = TaskHandle::for_new_cell(self, shard);
+        let (join, notified) = owned.bind(future, scheduler, id, meta.clone(), shard);
         if let Some(obs) = self.obs.active() {
             obs.on_spawn(&TaskMeta::new(id, meta.location, meta.name.clone()));
         }
@@ -314,21 +330,21 @@ impl Handle {
     }
 
     /// The context of this runtime's worker running on this thread, if any.
-    fn local_context(self: &Arc<Self>) -> Option<&Context> {
+    fn local_context(&self) -> Option<&Context> {
         if let SchedulerContext::MultiThread(ptr) = context::scheduler() {
             // SAFETY: the pointer is set by `run` for the lifetime of the worker's
             // `Context`, on this thread only, and cleared before it is dropped; the
             // reference does not leave the caller's stack frame (the caller runs on
             // this thread, inside that lifetime).
             let cx = unsafe { &*ptr };
-            if Arc::ptr_eq(&cx.handle, self) {
+            if std::ptr::eq(Arc::as_ptr(&cx.handle), self) {
                 return Some(cx);
             }
         }
         None
     }
 
-    fn schedule_task(self: &Arc<Self>, task: Notified, kind: Kind) {
+    pub(super) fn schedule_task(&self, task: Notified, kind: Kind) {
         self.schedule_in(self.local_context(), task, kind);
     }
 
@@ -452,37 +468,6 @@ impl Shared {
 
     fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
-    }
-}
-
-impl Schedule for Arc<Handle> {
-    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
-        self.shared.owned.remove(task)
-    }
-
-    fn schedule(&self, task: Notified) {
-        self.schedule_task(task, Kind::Wake);
-    }
-
-    fn yield_now(&self, task: Notified) {
-        self.schedule_task(task, Kind::Yield);
-    }
-
-    #[inline(always)]
-    fn observer(&self) -> Option<&Observer> {
-        self.obs.active()
-    }
-
-    fn task_panicked(&self, meta: &TaskMeta, msg: &str, unretrieved: bool) {
-        if self.obs.task_panicked(meta, msg, unretrieved) {
-            // UnhandledPanic::ShutdownRuntime: stop the workers (they cancel every
-            // task on their way out); `block_on` sees the flag and panics.
-            self.shutdown();
-        }
-    }
-
-    fn panic_dropped(&self, meta: &TaskMeta, msg: &str) {
-        self.obs.report_unretrieved(meta, msg);
     }
 }
 
@@ -731,123 +716,5 @@ impl Shared {
     /// Whether any queue holds a task (the last searcher's final look).
     fn work_pending(&self) -> bool {
         !self.inject.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
-    }
-}
-
-impl Core {
-    /// Whether this worker has a task of its own to run.
-    fn has_tasks(&self) -> bool {
-        self.lifo.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
-    }
-
-    fn next_task(
-        &mut self,
-        shared: &Shared,
-        global_interval: u32,
-        m: &WorkerMetrics,
-    ) -> Option<Notified> {
-        if self.tick % global_interval == 0 {
-            // Fairness: the global queue gets a turn even when local work never ends.
-            if let Some(task) = steal_one(&shared.inject) {
-                return Some(task);
-            }
-        }
-        if let Some(task) = self.lifo.take() {
-            if self.lifo_polls < MAX_LIFO_POLLS {
-                self.lifo_polls += 1;
-                bump(&m.lifo_hits, 1);
-                return Some(task);
-            }
-            // A task re-woken over and over must not starve the local queue.
-            self.run_queue.push(task);
-        }
-        self.lifo_polls = 0;
-        if let Some(task) = self.run_queue.pop() {
-            return Some(task);
-        }
-        if !shared.inject.is_empty() {
-            loop {
-                match shared.inject.steal_batch_and_pop(&self.run_queue) {
-                    Steal::Success(task) => return Some(task),
-                    Steal::Empty => break,
-                    Steal::Retry => std::hint::spin_loop(),
-                }
-            }
-        }
-        // Everything else ran: the yielded tasks get their turn.
-        let first = self.deferred.pop_front()?;
-        self.move_deferred_to_run_queue();
-        Some(first)
-    }
-
-    /// Moves the yielded tasks into the (stealable) run queue, behind what is queued.
-    /// Returns how many moved.
-    fn move_deferred_to_run_queue(&mut self) -> usize {
-        let n = self.deferred.len();
-        for task in self.deferred.drain(..) {
-            self.run_queue.push(task);
-        }
-        n
-    }
-
-    fn steal_work(&mut self, shared: &Shared, m: &WorkerMetrics) -> Option<Notified> {
-        if !self.is_searching {
-            if !shared.idle.transition_worker_to_searching() {
-                return None;
-            }
-            self.is_searching = true;
-        }
-        let n = shared.remotes.len();
-        let start = self.next_rand() as usize % n;
-        for i in 0..n {
-            let victim = (start + i) % n;
-            if victim == self.index {
-                continue;
-            }
-            let before = self.run_queue.len();
-            loop {
-                match shared.remotes[victim]
-                    .stealer
-                    .steal_batch_and_pop(&self.run_queue)
-                {
-                    Steal::Success(task) => {
-                        // The popped task plus what landed in our queue.
-                        let stolen = 1 + self.run_queue.len().saturating_sub(before);
-                        bump(&m.steals, stolen as u64);
-                        bump(&m.steal_operations, 1);
-                        return Some(task);
-                    }
-                    Steal::Empty => break,
-                    Steal::Retry => std::hint::spin_loop(),
-                }
-            }
-        }
-        loop {
-            match shared.inject.steal_batch_and_pop(&self.run_queue) {
-                Steal::Success(task) => return Some(task),
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
-            }
-        }
-    }
-
-    /// xorshift32: a cheap per-worker random victim choice.
-    fn next_rand(&mut self) -> u32 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rng = x;
-        x
-    }
-}
-
-fn steal_one(inject: &Injector<Notified>) -> Option<Notified> {
-    loop {
-        match inject.steal() {
-            Steal::Success(task) => return Some(task),
-            Steal::Empty => return None,
-            Steal::Retry => std::hint::spin_loop(),
-        }
     }
 }
