@@ -163,8 +163,10 @@ pub(super) fn run(o: &Opts) {
     let load_before = loadavg();
     println!(
         "scaling: server workers {:?}, connections {:?} x {SIZE} B, client on tokio with \
-         {client} threads; {cpus} CPUs, {model}; load {load_before}",
-        a.workers, a.conns
+         {}; {cpus} CPUs, {model}; load {load_before}",
+        a.workers,
+        a.conns,
+        threads(client)
     );
     let started = Instant::now();
     let mut echo = Vec::new();
@@ -181,9 +183,10 @@ pub(super) fn run(o: &Opts) {
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     let header = format!(
         "{cpus} CPUs, {model}; load average {load_before} before, {} after; client: tokio, \
-         {client} threads, own process; echo: {echo_rounds} rounds x {run_ms} ms per runtime \
+         {}, own process; echo: {echo_rounds} rounds x {run_ms} ms per runtime \
          and cell{}",
         loadavg(),
+        threads(client),
         if o.quick { "; --quick" } else { "" }
     );
     let md = markdown(&echo, &sched, &header, client, cpus);
@@ -273,6 +276,11 @@ fn loadavg() -> String {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// `1 client thread`, `8 client threads`.
+fn threads(n: usize) -> String {
+    format!("{n} client thread{}", if n == 1 { "" } else { "s" })
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -388,8 +396,9 @@ fn markdown(
         if echo.iter().any(|r| r.workers + client > cpus) {
             let _ = writeln!(
                 s,
-                "\n\\* oversubscribed: server workers + {client} client threads exceed the \
-                 {cpus} CPUs, so the row measures sharing cores, not scaling."
+                "\n\\* oversubscribed: server workers + {} exceed the \
+                 {cpus} CPUs, so the row measures sharing cores, not scaling.",
+                threads(client)
             );
         }
         s.push('\n');
