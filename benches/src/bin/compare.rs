@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p magpie-benches --bin compare -- [--quick] [--filter NAME]...
 //!     [--rounds N] [--workers N] [--no-mem] [--write-docs]
+//!     [--scaling [LIST] [--scaling-conns LIST] [--client-threads N]]
 //! ```
 //!
 //! For each workload the three runtimes are built (outside the timed region), warmed up,
@@ -17,6 +18,14 @@
 //! Writes `compare.json`, `compare.md` and `compare.svg` to the target directory
 //! (`CARGO_TARGET_DIR`, else `<workspace>/target`); `--write-docs` copies the chart to
 //! `docs/benchmarks.svg`.
+//!
+//! `--scaling` runs the scaling mode instead (see `compare/scaling.rs`): TCP echo and a
+//! few scheduler rows at 1, 2, 4, 8, 16 (or LIST) server workers, written to
+//! `compare-scaling.md`; `--write-docs` then replaces the marked section of
+//! `docs/benchmarks.md`.
+
+#[path = "compare/scaling.rs"]
+mod scaling;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -43,6 +52,7 @@ struct Opts {
     mem: bool,
     io: bool,
     write_docs: bool,
+    scaling: scaling::Args,
 }
 
 struct Row {
@@ -92,13 +102,15 @@ impl Row {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--filter NAME]... [--rounds N] [--workers N] [--no-mem] [--no-io] [--write-docs]"
+        "usage: compare [--quick] [--filter NAME]... [--rounds N] [--workers N] [--no-mem] [--no-io] [--write-docs]\n       \
+         compare --scaling [LIST] [--scaling-conns LIST] [--client-threads N] [--quick] [--rounds N] [--filter NAME]... [--no-io] [--write-docs]\n       \
+         (LIST: comma-separated positive integers, e.g. 1,2,4,8,16)"
     );
     std::process::exit(2)
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
     let mut o = Opts {
         quick: false,
         filters: Vec::new(),
@@ -106,6 +118,7 @@ fn main() {
         mem: true,
         io: true,
         write_docs: false,
+        scaling: scaling::Args::default(),
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -181,6 +194,12 @@ fn main() {
                 return;
             }
             "-h" | "--help" => usage(),
+            flag if scaling::is_flag(flag) => {
+                if let Err(e) = scaling::parse_flag(flag, &mut args, &mut o.scaling) {
+                    eprintln!("{e}");
+                    usage()
+                }
+            }
             // `cargo bench` style pass-through flags.
             "--bench" => {}
             other => {
@@ -189,7 +208,14 @@ fn main() {
             }
         }
     }
-    run(o);
+    if o.scaling.on {
+        scaling::run(&o);
+    } else if let Err(e) = o.scaling.check_unused() {
+        eprintln!("{e}");
+        usage()
+    } else {
+        run(o);
+    }
 }
 
 fn selected(o: &Opts, name: &str) -> bool {
@@ -317,12 +343,7 @@ fn measure(
     let k = ((round_target.as_secs_f64() / one.as_secs_f64()) as usize).clamp(1, 200);
     samples.iter_mut().for_each(Vec::clear);
     for r in 0..rounds {
-        // Rotate who goes first; every other cycle of three, reverse the order.
-        let mut order = [r % 3, (r + 1) % 3, (r + 2) % 3];
-        if (r / 3) % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        for i in rotation(r) {
             go(i, k, &mut samples);
         }
     }
@@ -340,6 +361,16 @@ fn measure(
             Err(why) => Err(why.to_string()),
         },
     }
+}
+
+/// Round `r`'s order of the runtimes (0 magpie, 1 tokio, 2 smol): who goes first
+/// rotates, and every other cycle of three runs in reverse.
+fn rotation(r: usize) -> [usize; 3] {
+    let mut order = [r % 3, (r + 1) % 3, (r + 2) % 3];
+    if (r / 3) % 2 == 1 {
+        order.reverse();
+    }
+    order
 }
 
 /// Runs one workload on one runtime `iters` times and prints the median (for perf,
@@ -402,16 +433,12 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
             let mut res: [Vec<EchoResult>; 3] = Default::default();
             let mut smol_err = None;
             for r in 0..rounds {
-                let mut order = [r % 3, (r + 1) % 3, (r + 2) % 3];
-                if (r / 3) % 2 == 1 {
-                    order.reverse();
-                }
-                for i in order {
+                for i in rotation(r) {
                     let rt = ["magpie", "tokio", "smol"][i];
                     if i == 2 && smol_err.is_some() {
                         continue;
                     }
-                    match echo_once(rt, conns, size, run_ms) {
+                    match echo_once(rt, conns, size, run_ms, (workers, workers)) {
                         Ok(e) => res[i].push(e),
                         Err(e) if i == 2 => {
                             eprintln!("{name} on smol: {e}");
@@ -456,13 +483,20 @@ fn echo_rows(o: &Opts, workers: usize, rows: &mut Vec<Row>) {
 type EchoMetric = (&'static str, &'static str, fn(&EchoResult) -> f64);
 
 /// One measurement: start a server child on `rt`, run the client child against it,
-/// stop the server.
-fn echo_once(rt: &str, conns: usize, size: usize, run_ms: u64) -> Result<EchoResult, String> {
+/// stop the server. `threads` is (server workers, client workers).
+fn echo_once(
+    rt: &str,
+    conns: usize,
+    size: usize,
+    run_ms: u64,
+    threads: (usize, usize),
+) -> Result<EchoResult, String> {
     use std::io::BufRead;
     use std::process::Stdio;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut server = Command::new(&exe)
         .args(["--echo-server", rt])
+        .env("MAGPIE_BENCH_WORKERS", threads.0.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -488,6 +522,7 @@ fn echo_once(rt: &str, conns: usize, size: usize, run_ms: u64) -> Result<EchoRes
                 &size.to_string(),
                 &run_ms.to_string(),
             ])
+            .env("MAGPIE_BENCH_WORKERS", threads.1.to_string())
             .output()
             .map_err(|e| format!("run client: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout);
