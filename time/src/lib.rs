@@ -24,6 +24,7 @@ mod entry;
 pub mod error;
 mod instant;
 mod interval;
+mod shard;
 mod sleep;
 pub mod stream;
 mod timeout;
