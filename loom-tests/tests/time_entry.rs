@@ -29,7 +29,7 @@ use magpie_time::{Clock, Sleep};
 
 const MS: Duration = Duration::from_millis(1);
 /// See `LoomPark::park_timeout`.
-const FOREVER: Duration = Duration::from_secs(1);
+const LONG: Duration = Duration::from_millis(100);
 
 loom::thread_local! {
     /// The worker index each model thread reports to a sharded driver.
@@ -78,11 +78,11 @@ impl Park for LoomPark {
         *w = false;
     }
 
-    /// A timeout of `FOREVER` or more blocks until unparked (it stands for "sleeps far
-    /// past the deadline that matters", so a missing unpark is a loom deadlock); a
-    /// shorter one only consumes a pending unpark.
+    /// A timeout of `LONG` or more blocks until unparked (it stands for "sleeps far past
+    /// the deadline that matters", so a missing unpark is a loom deadlock); a shorter
+    /// one only consumes a pending unpark.
     fn park_timeout(&mut self, d: Duration) {
-        if d >= FOREVER {
+        if d >= LONG {
             self.park();
         } else {
             *self.0.woken.lock() = false;
@@ -258,7 +258,8 @@ fn sharded_registration_on_last_shard_wakes_driver_parked_forever() {
 }
 
 /// The driver (worker 0) has a timer 1 s out on the other shard and, with auto-advance
-/// inhibited, parks until it (`LoomPark` blocks on such a timeout until unparked).
+/// inhibited, parks until it (the wheel reports 960 ms, the start of its level-1 slot;
+/// `LoomPark` blocks on such a long timeout until unparked).
 /// Another thread registers a 1 ms timer on `shard`: the driver must come back and see
 /// the earlier deadline. A lost wake-up is a loom deadlock.
 fn sharded_earlier_registration_wakes_driver(shard: usize) {
@@ -268,7 +269,7 @@ fn sharded_earlier_registration_wakes_driver(shard: usize) {
         let start = handle.clock().now();
         set_worker(1 - shard);
         let (_wakes, w) = count_waker();
-        let mut far = Box::pin(Sleep::new_in(handle.clone(), start + FOREVER));
+        let mut far = Box::pin(Sleep::new_in(handle.clone(), start + 1000 * MS));
         assert!(poll(far.as_mut(), &w).is_pending());
         set_worker(0);
         let h2 = handle.clone();

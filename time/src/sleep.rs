@@ -2,7 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering as StdOrdering};
+use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::Instant;
 use crate::driver::Handle;
-use crate::entry::{EntryShared, FIRED, IDLE};
+use crate::entry::{EntryShared, FIRED, IDLE, NO_SHARD};
 
 /// Waits until `duration` has elapsed.
 ///
@@ -78,7 +78,6 @@ impl Sleep {
             entry: TimerEntry {
                 handle,
                 tick: AtomicU64::new(tick),
-                shard: AtomicU32::new(NO_SHARD),
                 shared: EntryShared::new(),
                 _pin: PhantomPinned,
             },
@@ -150,15 +149,9 @@ pub(crate) struct TimerEntry {
     /// The deadline in ticks. Only the owner uses it; an atomic (not a `Cell`) so that
     /// `Sleep` stays `Sync`, and so it can be updated through `&self`.
     tick: AtomicU64,
-    /// The wheel shard the entry registers on, chosen on its first registration and
-    /// kept for its life (`NO_SHARD` until then). Owner-only, like `tick`.
-    shard: AtomicU32,
     shared: EntryShared,
     _pin: PhantomPinned,
 }
-
-/// `TimerEntry::shard` before the first registration.
-const NO_SHARD: u32 = u32::MAX;
 
 // SAFETY: the raw pointers in `shared` (list links) are only dereferenced under the
 // driver lock; the waker slot follows the owner/driver discipline documented in
@@ -171,11 +164,11 @@ unsafe impl Sync for TimerEntry {}
 impl TimerEntry {
     /// The entry's shard, choosing it (for the calling thread) on first use.
     fn shard(&self) -> usize {
-        match self.shard.load(StdOrdering::Relaxed) {
+        match self.shared.shard.load(StdOrdering::Relaxed) {
             NO_SHARD => {
                 let s = self.handle.pick_shard();
                 // Shards are at most `MAX_SHARDS` (256): the cast is lossless.
-                self.shard.store(s as u32, StdOrdering::Relaxed);
+                self.shared.shard.store(s as u32, StdOrdering::Relaxed);
                 s
             }
             s => s as usize,
@@ -208,7 +201,7 @@ impl TimerEntry {
         this.tick.store(tick, StdOrdering::Relaxed);
         let shared = &this.shared;
         // A never-registered entry is IDLE: `deregister` returns before using the shard.
-        let registered_on = this.shard.load(StdOrdering::Relaxed) as usize;
+        let registered_on = this.shared.shard.load(StdOrdering::Relaxed) as usize;
         // SAFETY: owner; pinned; `registered_on` is its shard, if it was registered.
         unsafe { this.handle.deregister(shared, registered_on) };
         // A never-polled entry (no waker) registers on its first poll; otherwise re-arm
@@ -229,7 +222,7 @@ impl Drop for TimerEntry {
         // SAFETY: owner; if the entry was ever registered it was pinned, and this is the
         // destructor the pin guarantee promises runs before the memory is reused.
         // A never-registered entry is IDLE: `deregister` returns before using the shard.
-        let shard = self.shard.load(StdOrdering::Relaxed) as usize;
+        let shard = self.shared.shard.load(StdOrdering::Relaxed) as usize;
         // SAFETY: as above; `shard` is the one it was registered on, if it was.
         unsafe { self.handle.deregister(&self.shared, shard) };
     }
