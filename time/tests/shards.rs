@@ -133,11 +133,13 @@ fn block_on_thread<F: std::future::Future>(fut: F, limit: Duration) -> Option<F:
     }
 }
 
-/// The driver (this thread, worker 0) parks until a 1 h timer; `threads` other
-/// "workers" register short timers on their own shards, `rounds` times each, some while
-/// the driver computes its deadline over the shards. Every one must fire promptly.
-fn remote_registrations_wake_parked_driver(threads: usize, rounds: usize) {
-    let mut rt = Rt::sharded(Clock::new(false), threads + 1);
+/// The driver (this thread, the last worker) parks until a 1 h timer; one thread per
+/// entry of `workers` registers short timers as that worker (on that shard), `rounds`
+/// times, some while the driver computes its deadline over the shards. Every one must
+/// fire promptly.
+fn remote_registrations_wake_parked_driver(shards: usize, workers: &[usize], rounds: usize) {
+    let threads = workers.len();
+    let mut rt = Rt::sharded(Clock::new(false), shards);
     let handle = rt.handle.clone();
     let finished = Arc::new(AtomicUsize::new(0));
     let main_waker: Arc<Mutex<Option<Waker>>> = Arc::default();
@@ -151,8 +153,9 @@ fn remote_registrations_wake_parked_driver(threads: usize, rounds: usize) {
             }
         }
     }
-    let others: Vec<_> = (1..=threads)
-        .map(|k| {
+    let others: Vec<_> = workers
+        .iter()
+        .map(|&k| {
             let handle = handle.clone();
             let _finish = Finish(finished.clone(), main_waker.clone());
             thread::spawn(move || {
@@ -172,7 +175,7 @@ fn remote_registrations_wake_parked_driver(threads: usize, rounds: usize) {
             })
         })
         .collect();
-    set_worker(Some(0));
+    set_worker(Some(shards - 1));
     rt.block_on(async {
         let mut hour = Box::pin(magpie_time::sleep(Duration::from_secs(3600)));
         std::future::poll_fn(|cx| {
@@ -197,14 +200,19 @@ fn remote_registrations_wake_parked_driver(threads: usize, rounds: usize) {
     }
 }
 
+/// Rounds per thread (fewer under miri, which is slow).
+const ROUNDS: usize = if cfg!(miri) { 3 } else { 50 };
+
 #[test]
 fn registration_on_each_shard_wakes_parked_driver() {
-    remote_registrations_wake_parked_driver(1, 20);
+    for shard in 0..4 {
+        remote_registrations_wake_parked_driver(4, &[shard], ROUNDS);
+    }
 }
 
 #[test]
 fn concurrent_registrations_on_many_shards_wake_parked_driver() {
-    remote_registrations_wake_parked_driver(4, 50);
+    remote_registrations_wake_parked_driver(4, &[0, 1, 2, 3], ROUNDS);
 }
 
 #[test]
