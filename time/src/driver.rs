@@ -11,8 +11,9 @@
 //! do calls [`Park::park`] (or `park_timeout`) on the driver:
 //!
 //! 1. with several shards it stores `SCANNING` in `next_wake`; then it locks each shard
-//!    in turn (never two at once) for its earliest deadline, and while holding the *last* shard's lock
-//!    publishes the minimum `T` as `T + 1` in `next_wake` ("I sleep until tick T");
+//!    in turn (never two at once) for its earliest deadline, and while holding the
+//!    *last* shard's lock publishes the minimum `T` as `T + 1` in `next_wake` ("I sleep
+//!    until tick T"; `PARKED_FOREVER` if there is no timer);
 //! 2. it parks the layer below with that timeout. On a paused clock with auto-advance
 //!    allowed, it instead polls the layer below without blocking and, if nothing woke
 //!    the runtime meanwhile, moves the clock to the deadline;
@@ -38,22 +39,23 @@
 //! * Otherwise the driver stored `SCANNING` (step 1) before it locked `s`, and `R` locks
 //!   `s` after the driver unlocked it: that store happens-before `R`'s load of
 //!   `next_wake`, so the load returns it or a value later in `next_wake`'s modification
-//!   order. Those values are: `SCANNING` (`R` unparks); the published `T + 1` (`R`
-//!   unparks, since `t + 1 < T + 1`); `NOT_PARKED` (the park is already over: the
-//!   driver fires and then re-scans every shard before parking again, and this argument
-//!   applies to that next park); or a value `x + 1` lowered by another registration
-//!   `R'`. If `x + 1 <= t + 1`, `R` does not unpark, but `R'` unparks after its
+//!   order. Those values are: `SCANNING` (`R` unparks); the published `T + 1` or
+//!   `PARKED_FOREVER` (`R` unparks, since `t + 1 < T + 1`); `NOT_PARKED` (the park is
+//!   already over: the driver fires and then re-scans every shard before parking again,
+//!   and this argument applies to that next park); or a value `x + 1` lowered by another
+//!   registration `R'`. If `x + 1 <= t + 1`, `R` does not unpark, but `R'` unparks after its
 //!   `fetch_min`, and that unpark cannot have been consumed by an earlier park: it
 //!   follows a write that is after `SCANNING` in modification order, so it is not
 //!   before the store of `SCANNING`, which precedes this park's call to the layer below.
 //!   Either way the park ends before `t` and the driver re-scans.
 //!
-//! Publishing under the last shard's lock keeps the single-shard case exactly the old
-//! one-lock protocol (a registration sees either the timer-less minimum or the published
-//! deadline), and a registration on the last shard never sees `SCANNING`. Registrations
-//! on the other shards during a scan see `SCANNING` and unpark even if their deadline is
-//! later: a spurious wake-up, which costs one more turn of the worker loop. `fetch_min`
-//! (not a store) never raises `next_wake` and never turns `NOT_PARKED` into a deadline.
+//! With one shard, `SCANNING` is skipped and the scan and the publication are one
+//! critical section: exactly the old one-lock protocol (a registration either is seen by
+//! the scan or sees the published deadline). With several, publishing under the last
+//! shard's lock keeps that precision for the last shard; a registration on another shard
+//! during a scan sees `SCANNING` and unparks even if its deadline is later: a spurious
+//! wake-up, which costs one more turn of the worker loop. `fetch_min` (not a store)
+//! never raises `next_wake` and never turns `NOT_PARKED` into a deadline.
 //!
 //! Shutdown follows the same pattern: `is_shutdown` is stored before any shard is
 //! drained, and a registration reads it under its shard's lock, so it is either drained
@@ -61,6 +63,7 @@
 //!
 //! Timers due in the same `process` are fired shard by shard: within a shard in deadline
 //! (then registration) order, across shards in shard order.
+
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
