@@ -34,9 +34,13 @@ impl DriverHandle {
     }
 }
 
-/// Builds the driver stack for `cfg`. Errors (EMFILE creating the epoll instance) come
-/// back to `Builder::build`.
-pub(crate) fn build(cfg: &DriverConfig) -> io::Result<(Option<Box<dyn Park>>, DriverHandle)> {
+/// Builds the driver stack for `cfg`, with one timer-wheel shard per worker (`workers`
+/// rounded up to a power of two). Errors (EMFILE creating the epoll instance) come back
+/// to `Builder::build`.
+pub(crate) fn build(
+    cfg: &DriverConfig,
+    workers: usize,
+) -> io::Result<(Option<Box<dyn Park>>, DriverHandle)> {
     let mut handle = DriverHandle::default();
     let lower: Option<Box<dyn Park>> = if cfg.enable_io {
         let (driver, h) = magpie_io::stack::new()?;
@@ -50,7 +54,12 @@ pub(crate) fn build(cfg: &DriverConfig) -> io::Result<(Option<Box<dyn Park>>, Dr
     }
     let lower = lower.unwrap_or_else(|| Box::new(CondvarPark::new()));
     let clock = magpie_time::Clock::new(cfg.start_paused);
-    let (driver, time) = magpie_time::driver::Driver::new(lower, clock);
+    let (driver, time) = magpie_time::driver::Driver::with_shards(
+        lower,
+        clock,
+        workers,
+        crate::context::worker_index,
+    );
     handle.time = Some(time);
     Ok((Some(Box::new(driver)), handle))
 }

@@ -197,3 +197,59 @@ fn entry_point_panics_point_at_the_caller() {
         "nested block_on panicked at {at}"
     );
 }
+
+/// The time driver has one wheel shard per worker (issue 18): 1 on the current-thread
+/// runtime, the worker count rounded up to a power of two on the multi-thread one; and
+/// timers registered on every worker (and from `block_on`, which is no worker) fire,
+/// including ones that workers reset and cancel for each other.
+#[test]
+fn timer_wheel_is_sharded_per_worker() {
+    with_deadline(Duration::from_secs(60), "sharded timers", || {
+        let ct = Builder::new_current_thread().enable_time().build().unwrap();
+        assert_eq!(
+            ct.block_on(async { magpie_time::driver::Handle::current().shards() }),
+            1
+        );
+        let rt = Builder::new_multi_thread()
+            .worker_threads(3)
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let handle = magpie_time::driver::Handle::current();
+            assert_eq!(handle.shards(), 4);
+            let fired = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..64u64)
+                .map(|i| {
+                    let fired = fired.clone();
+                    spawn(async move {
+                        let mut s = Box::pin(magpie_time::sleep(Duration::from_secs(3600)));
+                        // Registered on this task's worker, then moved to another task
+                        // (likely on another worker), which resets it.
+                        assert!(futures_poll_once(s.as_mut()).is_pending());
+                        let reset = spawn(async move {
+                            s.as_mut().reset(
+                                magpie_time::Instant::now() + Duration::from_millis(1 + i % 20),
+                            );
+                            s.await;
+                        });
+                        magpie_time::sleep(Duration::from_millis(1 + i % 7)).await;
+                        reset.await.unwrap();
+                        fired.fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            magpie_time::sleep(Duration::from_millis(3)).await;
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(fired.load(Ordering::SeqCst), 64);
+            assert_eq!(handle.registered_timers(), 0);
+        });
+    });
+}
+
+/// Polls `f` once with a waker that does nothing.
+fn futures_poll_once<F: Future + ?Sized>(f: Pin<&mut F>) -> Poll<F::Output> {
+    f.poll(&mut Context::from_waker(std::task::Waker::noop()))
+}

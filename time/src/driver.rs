@@ -1,25 +1,68 @@
-//! The time driver: owns the wheel, parks on the layer below until the next deadline,
-//! and fires what is due.
+//! The time driver: owns the wheel shards, parks on the layer below until the next
+//! deadline, and fires what is due.
 //!
 //! # Integration
 //!
-//! The runtime builds `Driver::new(io_or_condvar_park, Clock::new(start_paused))`, keeps
-//! the [`Driver`] with whichever worker may park on it, and enters the [`Handle`]
-//! ([`Handle::enter`]) on every runtime thread so that `sleep` and friends find it. A
-//! worker with nothing to do calls [`Park::park`] (or `park_timeout`) on the driver:
+//! The runtime builds `Driver::with_shards(io_or_condvar_park, clock, workers,
+//! worker_index)` (or [`Driver::new`], one shard), keeps the [`Driver`] with whichever
+//! worker may park on it, and enters the [`Handle`] ([`Handle::enter`]) on every runtime
+//! thread so that `sleep` and friends find it. Timers live in one wheel per shard, each
+//! under its own lock (`shard.rs`: which shard a timer goes to). A worker with nothing to
+//! do calls [`Park::park`] (or `park_timeout`) on the driver:
 //!
-//! 1. under the driver lock, it reads the wheel's next deadline and publishes it in
-//!    `next_wake` ("I sleep until tick T");
+//! 1. with several shards it stores `SCANNING` in `next_wake`; then it locks each shard
+//!    in turn (never two at once) for its earliest deadline, and while holding the
+//!    *last* shard's lock publishes the minimum `T` as `T + 1` in `next_wake` ("I sleep
+//!    until tick T"; `PARKED_FOREVER` if there is no timer);
 //! 2. it parks the layer below with that timeout. On a paused clock with auto-advance
 //!    allowed, it instead polls the layer below without blocking and, if nothing woke
 //!    the runtime meanwhile, moves the clock to the deadline;
-//! 3. it clears `next_wake` and fires every timer due at the clock's current reading,
-//!    waking their tasks outside the lock, in batches.
+//! 3. it stores `NOT_PARKED` in `next_wake` and, shard by shard, fires every timer due
+//!    at the clock's current reading, waking their tasks outside the lock, in batches.
 //!
-//! A timer registered from any thread, under the same lock, compares its deadline with
-//! `next_wake`; if it is earlier it lowers `next_wake` and calls the lower layer's
-//! unparker, so the parked worker wakes and re-computes its timeout. Unparks are never
-//! lost (the `Unpark` contract), so registering between steps 1 and 2 is fine too.
+//! A timer registered from any thread, under its shard's lock, then reads `next_wake`:
+//! if it is not `NOT_PARKED` and the timer's tick + 1 is below it (`SCANNING` and
+//! `PARKED_FOREVER` are above every tick), the registration lowers `next_wake`
+//! (`fetch_min`) and calls the lower layer's unparker.
+//!
+//! # Why no wake-up is lost with several shards
+//!
+//! The race: registration `R` (tick `t`, shard `s`) runs while the driver computes the
+//! minimum over the shards, say after the driver has read shard `s` but before it
+//! publishes. The claim is that if the driver then sleeps to a deadline `T > t`, `R`
+//! unparks it (or an unpark already pending ends that sleep). Every `next_wake` access
+//! is SeqCst, and the unpark of the layer below is never lost (`Unpark` contract: an
+//! unpark before the park makes the park return at once).
+//!
+//! * If `R`'s critical section on shard `s` comes before the driver's, the driver sees
+//!   the timer, so `T <= t` (or the timer was cancelled or fired meanwhile).
+//! * Otherwise the driver stored `SCANNING` (step 1) before it locked `s`, and `R` locks
+//!   `s` after the driver unlocked it: that store happens-before `R`'s load of
+//!   `next_wake`, so the load returns it or a value later in `next_wake`'s modification
+//!   order. Those values are: `SCANNING` (`R` unparks); the published `T + 1` or
+//!   `PARKED_FOREVER` (`R` unparks, since `t + 1 < T + 1`); `NOT_PARKED` (the park is
+//!   already over: the driver fires and then re-scans every shard before parking again,
+//!   and this argument applies to that next park); or a value `x + 1` lowered by another
+//!   registration `R'`. If `x + 1 <= t + 1`, `R` does not unpark, but `R'` unparks after its
+//!   `fetch_min`, and that unpark cannot have been consumed by an earlier park: it
+//!   follows a write that is after `SCANNING` in modification order, so it is not
+//!   before the store of `SCANNING`, which precedes this park's call to the layer below.
+//!   Either way the park ends before `t` and the driver re-scans.
+//!
+//! With one shard, `SCANNING` is skipped and the scan and the publication are one
+//! critical section: exactly the old one-lock protocol (a registration either is seen by
+//! the scan or sees the published deadline). With several, publishing under the last
+//! shard's lock keeps that precision for the last shard; a registration on another shard
+//! during a scan sees `SCANNING` and unparks even if its deadline is later: a spurious
+//! wake-up, which costs one more turn of the worker loop. `fetch_min` (not a store)
+//! never raises `next_wake` and never turns `NOT_PARKED` into a deadline.
+//!
+//! Shutdown follows the same pattern: `is_shutdown` is stored before any shard is
+//! drained, and a registration reads it under its shard's lock, so it is either drained
+//! or sees the flag and completes at once.
+//!
+//! Timers due in the same `process` are fired shard by shard: within a shard in deadline
+//! (then registration) order, across shards in shard order.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -29,12 +72,15 @@ use std::sync::Arc as StdArc;
 use std::task::Waker;
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+use magpie_base::loom::sync::Arc;
 use magpie_base::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use magpie_base::loom::sync::{Arc, Mutex, MutexGuard};
 use magpie_base::park::{Park, Unpark};
 
 use crate::entry::{EntryPtr, EntryShared, FIRED, IDLE, REGISTERED};
-use crate::wheel::{MAX_TICK, Wheel};
+use crate::shard::Shards;
+pub use crate::shard::WorkerIndex;
+use crate::wheel::MAX_TICK;
 use crate::{Clock, Instant};
 
 /// The message of the panic raised when time is used outside a runtime.
@@ -44,6 +90,9 @@ pub(crate) const NO_DRIVER: &str = "there is no magpie time driver running: call
 const NOT_PARKED: u64 = 0;
 /// `next_wake` value: a worker is parked with no timer deadline.
 const PARKED_FOREVER: u64 = u64::MAX;
+/// `next_wake` value: a worker is computing its deadline over the shards (step 1 of the
+/// park); every registration unparks it. Above every published tick (`<= MAX_TICK + 1`).
+const SCANNING: u64 = u64::MAX - 1;
 
 /// Wakers collected under the lock and woken after it is released.
 const WAKE_BATCH: usize = 32;
@@ -79,16 +128,14 @@ pub struct EnterGuard {
 }
 
 pub(crate) struct Inner {
-    /// The wheel; this is "the driver lock" of the entry protocol.
-    wheel: Mutex<Wheel>,
-    /// The tick (+1) until which a parked worker sleeps; `NOT_PARKED` or
-    /// `PARKED_FOREVER`. Written only with the lock held; an atomic so it can be read
-    /// without it (diagnostics, and future lock-free fast paths).
-    next_wake: AtomicU64,
+    /// The wheels; a shard's lock is "the driver lock" of the entries on it.
+    shards: Shards,
+    /// Read by every registration, written about twice per park: on a line of its own,
+    /// away from `did_wake`, which every unpark of the runtime writes.
+    published: CachePadded<Published>,
     /// Set by the driver's own unparker (something woke the runtime): a paused clock
     /// must not auto-advance past work that is ready.
     did_wake: AtomicBool,
-    is_shutdown: AtomicBool,
     /// The layer below's unparker.
     unpark: StdArc<dyn Unpark>,
     clock: Clock,
@@ -96,18 +143,61 @@ pub(crate) struct Inner {
     start: Instant,
 }
 
+/// What registrations read on every call (see the module docs for the protocol).
+struct Published {
+    /// The tick (+1) until which a parked worker sleeps; `NOT_PARKED`, `SCANNING` or
+    /// `PARKED_FOREVER`.
+    next_wake: AtomicU64,
+    is_shutdown: AtomicBool,
+}
+
 impl<P: Park> Driver<P> {
     /// Creates a driver over `park` (the I/O driver, or a condvar parker when I/O is
     /// disabled) reading time from `clock`, and the handle that timers register with.
+    /// It has one wheel (one shard): what a single-threaded runtime wants.
     pub fn new(park: P, clock: Clock) -> (Driver<P>, Handle) {
+        Driver::build(park, clock, Shards::new(1, None))
+    }
+
+    /// Like [`Driver::new`], with one wheel per worker thread: `workers` rounded up to
+    /// a power of two (at most 256; `0` counts as `1`), each under its own lock, on its
+    /// own cache line. A timer goes to the shard of the worker that first polls it, as
+    /// reported by `worker_index` (the runtime's "which worker is this thread"); threads
+    /// for which it returns `None` spread their timers over the shards round robin.
+    /// Indexes at or above the shard count wrap around.
+    ///
+    /// ```
+    /// use magpie_base::park::CondvarPark;
+    /// use magpie_time::Clock;
+    /// use magpie_time::driver::Driver;
+    ///
+    /// fn worker_index() -> Option<usize> {
+    ///     None // a runtime returns the calling thread's worker index
+    /// }
+    /// let (_driver, handle) =
+    ///     Driver::with_shards(CondvarPark::new(), Clock::new(false), 3, worker_index);
+    /// assert_eq!(handle.shards(), 4);
+    /// ```
+    pub fn with_shards(
+        park: P,
+        clock: Clock,
+        workers: usize,
+        worker_index: WorkerIndex,
+    ) -> (Driver<P>, Handle) {
+        Driver::build(park, clock, Shards::new(workers, Some(worker_index)))
+    }
+
+    fn build(park: P, clock: Clock, shards: Shards) -> (Driver<P>, Handle) {
         let unpark = park.unparker();
         let start = clock.now();
         let handle = Handle {
             inner: Arc::new(Inner {
-                wheel: Mutex::new(Wheel::new()),
-                next_wake: AtomicU64::new(NOT_PARKED),
+                shards,
+                published: CachePadded::new(Published {
+                    next_wake: AtomicU64::new(NOT_PARKED),
+                    is_shutdown: AtomicBool::new(false),
+                }),
                 did_wake: AtomicBool::new(false),
-                is_shutdown: AtomicBool::new(false),
                 unpark,
                 clock,
                 start,
@@ -138,13 +228,7 @@ impl<P: Park> Driver<P> {
 
     fn park_internal(&mut self, limit: Option<Duration>) {
         let inner = &*self.handle.inner;
-        let next = {
-            let wheel = inner.lock();
-            let next = wheel.next_deadline();
-            let published = next.map_or(PARKED_FOREVER, |t| t + 1);
-            inner.next_wake.store(published, Ordering::SeqCst);
-            next
-        };
+        let next = inner.publish_next_wake();
 
         match next {
             Some(tick) => {
@@ -165,7 +249,10 @@ impl<P: Park> Driver<P> {
             },
         }
 
-        inner.next_wake.store(NOT_PARKED, Ordering::SeqCst);
+        inner
+            .published
+            .next_wake
+            .store(NOT_PARKED, Ordering::SeqCst);
         self.handle.process_with(&mut self.wakers);
     }
 }
@@ -224,8 +311,35 @@ impl Unpark for TimeUnpark {
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, Wheel> {
-        self.wheel.lock()
+    /// Step 1 of the park (module docs): the earliest deadline over all shards,
+    /// published in `next_wake` under the last shard's lock.
+    fn publish_next_wake(&self) -> Option<u64> {
+        let next_wake = &self.published.next_wake;
+        let last = self.shards.len() - 1;
+        if last > 0 {
+            // Not needed with one shard: the scan is then a single critical section.
+            next_wake.store(SCANNING, Ordering::SeqCst);
+        }
+        let mut next = None;
+        for i in 0..last {
+            next = earliest(next, self.shards.lock(i).next_deadline());
+        }
+        let wheel = self.shards.lock(last);
+        next = earliest(next, wheel.next_deadline());
+        next_wake.store(next.map_or(PARKED_FOREVER, |t| t + 1), Ordering::SeqCst);
+        drop(wheel);
+        next
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.published.is_shutdown.load(Ordering::SeqCst)
+    }
+}
+
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -285,40 +399,66 @@ impl Handle {
     /// Idempotent.
     pub fn shutdown(&self) {
         let inner = &*self.inner;
+        // Before any shard is drained: a registration that locks a shard after its
+        // drain sees the flag (module docs).
+        inner.published.is_shutdown.store(true, Ordering::SeqCst);
         let mut wakers = WakeList::new();
-        let mut wheel = inner.lock();
-        inner.is_shutdown.store(true, Ordering::SeqCst);
-        // SAFETY: lock held.
-        while let Some(e) = unsafe { wheel.drain() } {
-            // SAFETY: `e` was linked, so live, and is now unlinked; lock held.
-            if let Some(w) = unsafe { fire(e) } {
-                wakers.push(w);
-            }
-            if wakers.is_full() {
-                drop(wheel);
-                wakers.wake_all();
-                wheel = inner.lock();
+        for i in 0..inner.shards.len() {
+            let mut wheel = inner.shards.lock(i);
+            // SAFETY: lock held.
+            while let Some(e) = unsafe { wheel.drain() } {
+                // SAFETY: `e` was linked, so live, and is now unlinked; lock held.
+                if let Some(w) = unsafe { fire(e) } {
+                    wakers.push(w);
+                }
+                if wakers.is_full() {
+                    drop(wheel);
+                    wakers.wake_all();
+                    wheel = inner.shards.lock(i);
+                }
             }
         }
-        drop(wheel);
         wakers.wake_all();
         inner.unpark.unpark();
     }
 
     /// Whether [`Handle::shutdown`] has been called.
     pub fn is_shutdown(&self) -> bool {
-        self.inner.is_shutdown.load(Ordering::SeqCst)
+        self.inner.is_shutdown()
     }
 
-    /// Number of timers currently registered with the driver (for tests and metrics).
+    /// Number of timers currently registered with the driver (for tests and metrics):
+    /// the sum over the shards, each read under its lock in turn, so with timers being
+    /// registered concurrently it is a snapshot of no single instant.
     pub fn registered_timers(&self) -> usize {
-        self.inner.lock().len()
+        let shards = &self.inner.shards;
+        (0..shards.len()).map(|i| shards.lock(i).len()).sum()
     }
 
-    /// The deadline of the earliest registered timer, if any.
+    /// The deadline of the earliest registered timer, if any (over all shards).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let tick = self.inner.lock().next_deadline()?;
+        let shards = &self.inner.shards;
+        let tick = (0..shards.len())
+            .filter_map(|i| shards.lock(i).next_deadline())
+            .min()?;
         Some(self.tick_to_instant(tick))
+    }
+
+    /// How many wheel shards (locks) this driver has: 1 for [`Driver::new`], the
+    /// worker count rounded up to a power of two for [`Driver::with_shards`].
+    pub fn shards(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The shard a timer first registered by the calling thread goes to.
+    pub(crate) fn pick_shard(&self) -> usize {
+        self.inner.shards.pick()
+    }
+
+    /// For in-crate tests: the number of timers on shard `i`.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn timers_on_shard(&self, i: usize) -> usize {
+        self.inner.shards.lock(i).len()
     }
 
     /// Fires every timer due by the clock's current reading (the driver does this after
@@ -332,25 +472,28 @@ impl Handle {
         self.process_at(now, wakers);
     }
 
+    /// Fires what is due at `now`, shard by shard: one lock at a time, none held while
+    /// waking.
     fn process_at(&self, now: u64, wakers: &mut WakeList) {
-        let inner = &*self.inner;
-        let mut wheel = inner.lock();
-        // `now` below `elapsed` (a clock stepping back) just fires nothing.
-        // SAFETY: lock held.
-        while let Some(e) = unsafe { wheel.poll(now) } {
-            // SAFETY: `e` was linked, so live, and is now unlinked; lock held.
-            if let Some(w) = unsafe { fire(e) } {
-                wakers.push(w);
-            }
-            if wakers.is_full() {
-                // Entries still due stay linked in the wheel's `pending` list, where a
-                // concurrent drop can unlink them.
-                drop(wheel);
-                wakers.wake_all();
-                wheel = inner.lock();
+        let shards = &self.inner.shards;
+        for i in 0..shards.len() {
+            let mut wheel = shards.lock(i);
+            // `now` below `elapsed` (a clock stepping back) just fires nothing.
+            // SAFETY: lock held.
+            while let Some(e) = unsafe { wheel.poll(now) } {
+                // SAFETY: `e` was linked, so live, and is now unlinked; lock held.
+                if let Some(w) = unsafe { fire(e) } {
+                    wakers.push(w);
+                }
+                if wakers.is_full() {
+                    // Entries still due stay linked in the wheel's `pending` list, where a
+                    // concurrent drop can unlink them.
+                    drop(wheel);
+                    wakers.wake_all();
+                    wheel = shards.lock(i);
+                }
             }
         }
-        drop(wheel);
         wakers.wake_all();
     }
 
@@ -374,31 +517,34 @@ impl Handle {
 
     // ----- the owner side of the entry protocol (see entry.rs) -----
 
-    /// Links `entry` (which must be `IDLE` or `FIRED`) with deadline `tick`, first
-    /// storing `waker` if one is given. Returns `true`, leaving the entry `FIRED`, if it
-    /// fired at once instead (deadline already reached, or driver shut down).
+    /// Links `entry` (which must be `IDLE` or `FIRED`) into shard `shard` with deadline
+    /// `tick`, first storing `waker` if one is given. Returns `true`, leaving the entry
+    /// `FIRED`, if it fired at once instead (deadline already reached, or driver shut
+    /// down).
     ///
     /// # Safety
     ///
     /// `entry` is pinned: it stays at its address until it has been unlinked (its owner
-    /// unlinks it in its destructor), and the caller is its owner.
+    /// unlinks it in its destructor), and the caller is its owner. `shard <
+    /// self.shards()`, and every later call for this entry passes the same `shard`.
     pub(crate) unsafe fn register(
         &self,
         entry: &EntryShared,
+        shard: usize,
         tick: u64,
         waker: Option<&Waker>,
     ) -> bool {
         let inner = &*self.inner;
         // Declared before the guard so that it drops after the lock is released.
         let _replaced: Option<Waker>;
-        let mut wheel = inner.lock();
+        let mut wheel = inner.shards.lock(shard);
         debug_assert_ne!(entry.state.load(Ordering::Relaxed), REGISTERED);
         if let Some(w) = waker {
             // SAFETY: the owner writes the waker under the lock (entry protocol); no
             // driver reads it concurrently, and the owner (the caller) holds no borrow.
             _replaced = unsafe { set_waker(entry, w) };
         }
-        if tick <= wheel.elapsed() || inner.is_shutdown.load(Ordering::SeqCst) {
+        if tick <= wheel.elapsed() || inner.is_shutdown() {
             entry.state.store(FIRED, Ordering::Release);
             return true;
         }
@@ -407,10 +553,12 @@ impl Handle {
         unsafe { wheel.insert(NonNull::from(entry), tick) };
         entry.state.store(REGISTERED, Ordering::Release);
 
-        // Wake a worker that sleeps past this deadline.
-        let parked_until = inner.next_wake.load(Ordering::SeqCst);
+        // Wake a worker that sleeps past this deadline, or that may be computing its
+        // deadline without having seen this shard's new timer (module docs).
+        let next_wake = &inner.published.next_wake;
+        let parked_until = next_wake.load(Ordering::SeqCst);
         if parked_until != NOT_PARKED && tick + 1 < parked_until {
-            inner.next_wake.store(tick + 1, Ordering::SeqCst);
+            next_wake.fetch_min(tick + 1, Ordering::SeqCst);
             drop(wheel);
             inner.unpark.unpark();
         }
@@ -422,14 +570,15 @@ impl Handle {
     ///
     /// # Safety
     ///
-    /// The caller owns `entry`, which is live (and pinned if it was ever registered).
-    pub(crate) unsafe fn deregister(&self, entry: &EntryShared) -> u8 {
+    /// The caller owns `entry`, which is live (and pinned if it was ever registered);
+    /// if the entry was ever registered, `shard` is the shard it was registered on.
+    pub(crate) unsafe fn deregister(&self, entry: &EntryShared, shard: usize) -> u8 {
         // Fast path: IDLE or FIRED means the driver holds no pointer to the entry.
         let state = entry.state.load(Ordering::Acquire);
         if state != REGISTERED {
             return state;
         }
-        let mut wheel = self.inner.lock();
+        let mut wheel = self.inner.shards.lock(shard);
         // Re-read under the lock: the driver may have fired it meanwhile.
         let state = entry.state.load(Ordering::Acquire);
         if state == REGISTERED {
@@ -446,8 +595,13 @@ impl Handle {
     ///
     /// # Safety
     ///
-    /// The caller owns `entry`, which is live and pinned.
-    pub(crate) unsafe fn update_waker(&self, entry: &EntryShared, waker: &Waker) -> bool {
+    /// The caller owns `entry`, which is live, pinned and was registered on `shard`.
+    pub(crate) unsafe fn update_waker(
+        &self,
+        entry: &EntryShared,
+        shard: usize,
+        waker: &Waker,
+    ) -> bool {
         // SAFETY: the owner may read its waker without the lock (entry protocol).
         let same = entry
             .waker
@@ -458,7 +612,7 @@ impl Handle {
         }
         // Declared before the guard so that it drops after the lock is released.
         let _replaced: Option<Waker>;
-        let _wheel = self.inner.lock();
+        let _wheel = self.inner.shards.lock(shard);
         if entry.state.load(Ordering::Acquire) == FIRED {
             return true;
         }
@@ -468,9 +622,13 @@ impl Handle {
     }
 
     #[doc(hidden)]
-    /// For tests: the worker's published wake-up tick (`0`: not parked).
+    /// For tests: the worker's published wake-up tick (`0`: not parked, or still
+    /// computing its deadline).
     pub fn __next_wake(&self) -> u64 {
-        self.inner.next_wake.load(Ordering::SeqCst)
+        match self.inner.published.next_wake.load(Ordering::SeqCst) {
+            SCANNING => NOT_PARKED,
+            v => v,
+        }
     }
 }
 

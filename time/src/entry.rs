@@ -8,6 +8,13 @@
 //! destructor unlinks it first (the pin "drop guarantee"). The wheel therefore holds raw
 //! pointers that are valid for as long as the entry is linked.
 //!
+//! # "The driver lock"
+//!
+//! The wheel is sharded (one per runtime worker, `shard.rs`); an entry is only ever
+//! linked into the wheel of one shard, recorded in its `shard` field on its first
+//! registration. Below, "the driver lock" means that shard's lock: the driver takes it
+//! to fire the shard's entries, the owner to register, cancel or re-arm its entry.
+//!
 //! # State word
 //!
 //! Each entry has one `AtomicU8` state word. Two bits are used:
@@ -57,6 +64,7 @@
 //! owner returning `Pending`, the driver woke a clone of that very waker.
 
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicU32;
 use std::task::Waker;
 
 use magpie_base::loom::cell::UnsafeCell;
@@ -83,7 +91,15 @@ pub(crate) struct EntryShared {
     /// Task to wake when the entry fires. Written by the owner under the lock; read by
     /// the driver under the lock and by the owner at any time.
     pub(crate) waker: UnsafeCell<Option<Waker>>,
+    /// The wheel shard whose lock is "the driver lock" for this entry: chosen by the
+    /// owner on the first registration and kept for the entry's life (`NO_SHARD`
+    /// before). Only the owner reads or writes it (a std atomic, so that `Sleep` stays
+    /// `Sync`; it sits in what would be padding after `state`).
+    pub(crate) shard: AtomicU32,
 }
+
+/// `EntryShared::shard` before the first registration.
+pub(crate) const NO_SHARD: u32 = u32::MAX;
 
 /// Pointer to a linked entry, as the wheel stores it.
 pub(crate) type EntryPtr = NonNull<EntryShared>;
@@ -109,6 +125,7 @@ impl EntryShared {
                 deadline: 0,
             }),
             waker: UnsafeCell::new(None),
+            shard: AtomicU32::new(NO_SHARD),
         }
     }
 }

@@ -9,8 +9,8 @@
 //! Names and signatures follow tokio's `tokio::time`, so code moves over by changing
 //! imports.
 //!
-//! Timers live in a hierarchical timing wheel ([`driver::Driver`]) owned by the runtime:
-//! one per runtime, 6 levels of 64 one-millisecond-resolution slots. Each timer's entry
+//! Timers live in hierarchical timing wheels ([`driver::Driver`]) owned by the runtime:
+//! one per worker thread, each 6 levels of 64 one-millisecond-resolution slots. Each timer's entry
 //! lives inside its [`Sleep`], so inserting, cancelling (dropping the `Sleep`) and
 //! firing are O(1) and allocation-free. See `docs/time.md` for the design.
 //!
@@ -24,6 +24,7 @@ mod entry;
 pub mod error;
 mod instant;
 mod interval;
+mod shard;
 mod sleep;
 pub mod stream;
 mod timeout;

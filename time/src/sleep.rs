@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::Instant;
 use crate::driver::Handle;
-use crate::entry::{EntryShared, FIRED, IDLE};
+use crate::entry::{EntryShared, FIRED, IDLE, NO_SHARD};
 
 /// Waits until `duration` has elapsed.
 ///
@@ -96,7 +96,9 @@ impl Sleep {
 
     /// Moves the deadline (earlier or later), re-arming an elapsed sleep.
     ///
-    /// Unlike dropping the `Sleep` and creating a new one, this reuses its entry.
+    /// Unlike dropping the `Sleep` and creating a new one, this reuses its entry. The
+    /// timer stays on the wheel shard it was first registered on (that of the worker
+    /// that first polled it), whichever thread resets it.
     ///
     /// ```
     /// # magpie_time::__doc_runtime(|| async {
@@ -160,6 +162,19 @@ unsafe impl Send for TimerEntry {}
 unsafe impl Sync for TimerEntry {}
 
 impl TimerEntry {
+    /// The entry's shard, choosing it (for the calling thread) on first use.
+    fn shard(&self) -> usize {
+        match self.shared.shard.load(StdOrdering::Relaxed) {
+            NO_SHARD => {
+                let s = self.handle.pick_shard();
+                // Shards are at most `MAX_SHARDS` (256): the cast is lossless.
+                self.shared.shard.store(s as u32, StdOrdering::Relaxed);
+                s
+            }
+            s => s as usize,
+        }
+    }
+
     fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.into_ref().get_ref();
         let shared = &this.shared;
@@ -169,10 +184,13 @@ impl TimerEntry {
                 let tick = this.tick.load(StdOrdering::Relaxed);
                 // SAFETY: we are the owner and the entry is pinned (we came through
                 // `Pin`); `Drop` unlinks it before its memory goes.
-                unsafe { this.handle.register(shared, tick, Some(cx.waker())) }
+                unsafe {
+                    this.handle
+                        .register(shared, this.shard(), tick, Some(cx.waker()))
+                }
             }
-            // SAFETY: owner, pinned.
-            _ => unsafe { this.handle.update_waker(shared, cx.waker()) },
+            // SAFETY: owner, pinned; REGISTERED, so on the shard `shard()` returns.
+            _ => unsafe { this.handle.update_waker(shared, this.shard(), cx.waker()) },
         };
         if done { Poll::Ready(()) } else { Poll::Pending }
     }
@@ -182,15 +200,17 @@ impl TimerEntry {
         let tick = this.handle.deadline_to_tick(deadline);
         this.tick.store(tick, StdOrdering::Relaxed);
         let shared = &this.shared;
-        // SAFETY: owner; pinned.
-        unsafe { this.handle.deregister(shared) };
+        // A never-registered entry is IDLE: `deregister` returns before using the shard.
+        let registered_on = this.shared.shard.load(StdOrdering::Relaxed) as usize;
+        // SAFETY: owner; pinned; `registered_on` is its shard, if it was registered.
+        unsafe { this.handle.deregister(shared, registered_on) };
         // A never-polled entry (no waker) registers on its first poll; otherwise re-arm
         // now with the stored waker, like tokio does, so the task need not re-poll.
         // SAFETY: the owner may read its own waker without the lock.
         let waker = shared.waker.with(|w| unsafe { (*w).clone() });
         let Some(waker) = waker else { return };
         // SAFETY: owner; pinned; the entry is IDLE or FIRED after `deregister`.
-        if unsafe { this.handle.register(shared, tick, None) } {
+        if unsafe { this.handle.register(shared, this.shard(), tick, None) } {
             // Due at once: the task may be waiting on this sleep, so wake it.
             waker.wake();
         }
@@ -201,6 +221,9 @@ impl Drop for TimerEntry {
     fn drop(&mut self) {
         // SAFETY: owner; if the entry was ever registered it was pinned, and this is the
         // destructor the pin guarantee promises runs before the memory is reused.
-        unsafe { self.handle.deregister(&self.shared) };
+        // A never-registered entry is IDLE: `deregister` returns before using the shard.
+        let shard = self.shared.shard.load(StdOrdering::Relaxed) as usize;
+        // SAFETY: as above; `shard` is the one it was registered on, if it was.
+        unsafe { self.handle.deregister(&self.shared, shard) };
     }
 }

@@ -388,7 +388,11 @@ impl Builder {
         if std::env::var("MAGPIE_DEBUG").is_ok_and(|v| matches!(v.trim(), "1" | "true")) {
             obs_config.debug = true;
         }
-        let (driver, driver_handle) = crate::driver::build(&self.driver_config)?;
+        let workers = match self.kind {
+            Kind::CurrentThread => 1,
+            Kind::MultiThread => self.worker_threads.unwrap_or_else(default_worker_threads),
+        };
+        let (driver, driver_handle) = crate::driver::build(&self.driver_config, workers)?;
         let blocking = blocking::Spawner::new(blocking::Config {
             clock: driver_handle.time.as_ref().map(|t| t.clock().clone()),
             thread_cap: self.max_blocking_threads,
@@ -416,7 +420,7 @@ impl Builder {
                 )
             }
             Kind::MultiThread => {
-                let n = self.worker_threads.unwrap_or_else(default_worker_threads);
+                let n = workers;
                 let (mt, h) = multi_thread::MultiThread::new(
                     n,
                     driver,

@@ -119,6 +119,21 @@ impl Wake for MainWaker {
 }
 
 thread_local! {
+    static WORKER: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes the calling thread report `index` as its worker index to a sharded `Rt`'s
+/// driver (`None`: not a worker, round robin).
+pub fn set_worker(index: Option<usize>) {
+    WORKER.with(|w| w.set(index));
+}
+
+/// The worker-index hook given to [`Rt::sharded`]'s driver.
+pub fn worker_index() -> Option<usize> {
+    WORKER.with(|w| w.get())
+}
+
+thread_local! {
     static SPAWNER: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 
@@ -153,10 +168,20 @@ impl Rt {
     }
 
     pub fn with_clock(clock: Clock) -> Rt {
+        Rt::build(|park| Driver::new(park, clock))
+    }
+
+    /// An `Rt` whose driver has a wheel shard per worker (`workers` rounded up to a
+    /// power of two); `worker_index` (see [`set_worker`]) says which one a thread uses.
+    pub fn sharded(clock: Clock, workers: usize) -> Rt {
+        Rt::build(|park| Driver::with_shards(park, clock, workers, worker_index))
+    }
+
+    fn build(make: impl FnOnce(TestPark) -> (Driver<TestPark>, Handle)) -> Rt {
         let park = TestPark::new();
         let signal = park.signal.clone();
         let timeouts = park.timeouts.clone();
-        let (driver, handle) = Driver::new(park, clock);
+        let (driver, handle) = make(park);
         let shared = Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
             unpark: driver.unparker(),
