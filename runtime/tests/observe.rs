@@ -199,12 +199,20 @@ fn dump_lists_live_tasks_with_locations_and_states() {
             expected.push((h.id(), format!("{}:{}", loc.file(), loc.line() + 1)));
             handles.push(h);
         }
-        // Let them be polled once (so they are idle, not scheduled).
-        rt.block_on(async {
-            for _ in 0..20 {
-                task::yield_now().await;
-            }
-        });
+        // Wait until each has been polled once (idle, not scheduled): a worker of a
+        // loaded machine may take a while to get to them, and `since_last_poll` below
+        // counts from that poll.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !rt
+            .handle()
+            .dump()
+            .tasks()
+            .iter()
+            .all(|t| t.state() == TaskState::Idle)
+        {
+            assert!(std::time::Instant::now() < deadline, "tasks never polled");
+            rt.block_on(task::yield_now());
+        }
         std::thread::sleep(Duration::from_millis(50));
         let dump = rt.handle().dump();
         assert_eq!(dump.tasks().len(), 3, "{dump}");
