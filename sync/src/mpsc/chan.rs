@@ -50,6 +50,7 @@ impl Bounded {
 }
 
 impl Semaphore for Bounded {
+    #[inline]
     fn add_permit(&self) {
         self.sem.release(1);
     }
@@ -74,6 +75,7 @@ impl Unbounded {
     }
 
     /// Admits one message, unless closed.
+    #[inline]
     fn try_admit(&self) -> bool {
         let mut cur = self.0.load(Acquire);
         loop {
@@ -90,6 +92,7 @@ impl Unbounded {
 }
 
 impl Semaphore for Unbounded {
+    #[inline]
     fn add_permit(&self) {
         self.0.fetch_sub(2, Release);
     }
