@@ -678,3 +678,31 @@ macro_rules! receiver_methods {
     };
 }
 pub(crate) use receiver_methods;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of};
+
+    /// The three groups of fields written per message by different sides start on
+    /// cache lines of their own (128 bytes: `CachePadded` on x86_64, which also covers
+    /// the adjacent-line prefetcher), so a receive no longer invalidates the line the
+    /// senders' `fetch_add` needs, or the reverse (issue 18).
+    #[test]
+    fn senders_shared_and_receiver_fields_sit_on_separate_lines() {
+        fn check<S>() {
+            let line = align_of::<CachePadded<u8>>();
+            assert!(line >= 64, "padding of {line} bytes");
+            let mut offs = [
+                offset_of!(Chan<u64, S>, tx),
+                offset_of!(Chan<u64, S>, shared),
+                offset_of!(Chan<u64, S>, rx_fields),
+            ];
+            offs.sort_unstable();
+            assert!(offs.iter().all(|o| o % line == 0), "{offs:?}");
+            assert!(offs.windows(2).all(|w| w[1] - w[0] >= line), "{offs:?}");
+        }
+        check::<Unbounded>();
+        check::<Bounded>();
+    }
+}
