@@ -144,3 +144,32 @@ fn waiting_reserve_vs_close_wakes_receiver() {
         drop(keep);
     });
 }
+
+/// Five indices (four messages and the close marker) span three blocks of two, so the
+/// first block can be reclaimed into the spare slot while the sender still pushes, and
+/// taken out again (reset) for the third block: reuse racing the receiver's reads of
+/// the block after it. Every value comes out once, in order, and is dropped once. (Two
+/// senders racing to link a block, whose loser puts it in the spare slot, are in
+/// `unbounded_blocks_reclaimed_under_concurrency`.)
+#[test]
+fn unbounded_spare_block_reused_while_receiving() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let d = drops.clone();
+        let t = thread::spawn(move || {
+            for i in 0..4 {
+                tx.send((i, Tracked(d.clone()))).unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        while let Some((i, v)) = block_on(rx.recv()) {
+            got.push(i);
+            drop(v);
+        }
+        assert_eq!(got, [0, 1, 2, 3]);
+        t.join().unwrap();
+        drop(rx);
+        assert_eq!(drops.load(SeqCst), 4);
+    });
+}

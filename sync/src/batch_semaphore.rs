@@ -152,6 +152,7 @@ impl Semaphore {
     /// waiter is queued and enough are available. Otherwise, with `queue` (the caller
     /// holds the queue lock and will link a node), takes every available permit in the
     /// same CAS that sets WAITERS and returns how many are still needed.
+    #[inline]
     fn take(&self, n: usize, queue: bool) -> Take {
         let mut cur = self.state.load(Acquire);
         loop {
@@ -208,11 +209,28 @@ impl Semaphore {
         }
     }
 
-    /// Returns `n` permits, handing them to queued waiters first.
+    /// Returns `n` permits, handing them to queued waiters first. The first CAS with
+    /// nobody queued is inlined (a bounded mpsc receive releases one permit per message).
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
+        let cur = self.state.load(Acquire);
+        if cur & WAITERS == 0
+            && self
+                .state
+                .compare_exchange_weak(cur, Self::add(cur, n), AcqRel, Acquire)
+                .is_ok()
+        {
+            return;
+        }
+        self.release_slow(n);
+    }
+
+    /// `release` after its first attempt failed: the CAS loop, or the queue.
+    #[inline(never)]
+    fn release_slow(&self, n: usize) {
         let mut cur = self.state.load(Acquire);
         while cur & WAITERS == 0 {
             let next = Self::add(cur, n);
@@ -225,6 +243,7 @@ impl Semaphore {
         self.release_locked(n, guard);
     }
 
+    #[inline]
     fn add(cur: usize, n: usize) -> usize {
         let avail = cur >> SHIFT;
         assert!(
@@ -361,6 +380,27 @@ impl Acquire<'_> {
         (this.sem, &this.node, this.num, &mut this.state)
     }
 
+    /// The first poll's lock-free attempt, inlined into `poll`: `None` when the caller
+    /// must go on to the locked path (`poll_inner`).
+    #[inline]
+    fn poll_fast(
+        sem: &Semaphore,
+        num: usize,
+        state: &mut AcqState,
+    ) -> Option<Result<(), AcquireError>> {
+        if *state != AcqState::Init || num == 0 {
+            return None;
+        }
+        let res = match sem.take(num, false) {
+            Take::Acquired => Ok(()),
+            Take::Closed => Err(AcquireError),
+            Take::NoPermits | Take::Queued(_) => return None,
+        };
+        *state = AcqState::Done;
+        Some(res)
+    }
+
+    #[inline(never)]
     fn poll_inner(
         sem: &Semaphore,
         node: &Waiter,
@@ -490,20 +530,32 @@ impl Acquire<'_> {
 impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut coop = ready!(coop::poll_proceed(cx));
         let (sem, node, num, state) = self.project();
-        let res = ready!(Self::poll_inner(sem, node, num, state, cx));
+        let res = match Self::poll_fast(sem, num, state) {
+            Some(res) => res,
+            None => ready!(Self::poll_inner(sem, node, num, state, cx)),
+        };
         coop.made_progress();
         Poll::Ready(res)
     }
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.state != AcqState::Queued {
-            return;
+        if self.state == AcqState::Queued {
+            self.drop_queued();
         }
+    }
+}
+
+impl Acquire<'_> {
+    /// `Drop` of a future still in (or just granted from) the queue.
+    #[inline(never)]
+    fn drop_queued(&mut self) {
         let mut guard = self.sem.waiters.lock();
         let rem = self.node.remaining.load(Acquire);
         match rem {

@@ -16,6 +16,7 @@ use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::notify::Notify;
 use crate::util::atomic_waker::AtomicWaker;
+use crossbeam_utils::CachePadded;
 use magpie_base::coop;
 use std::fmt;
 use std::future::Future;
@@ -49,6 +50,7 @@ impl Bounded {
 }
 
 impl Semaphore for Bounded {
+    #[inline]
     fn add_permit(&self) {
         self.sem.release(1);
     }
@@ -73,6 +75,7 @@ impl Unbounded {
     }
 
     /// Admits one message, unless closed.
+    #[inline]
     fn try_admit(&self) -> bool {
         let mut cur = self.0.load(Acquire);
         loop {
@@ -89,6 +92,7 @@ impl Unbounded {
 }
 
 impl Semaphore for Unbounded {
+    #[inline]
     fn add_permit(&self) {
         self.0.fetch_sub(2, Release);
     }
@@ -108,18 +112,35 @@ struct RxFields<T> {
     rx_closed: bool,
 }
 
+/// The channel. Its fields sit on three groups of cache lines, by who writes them on
+/// every message (the layout tokio's `Chan` uses too, with `CachePadded`):
+///
+/// * `tx`: the senders' tail (`tail_position` takes one `fetch_add` per send);
+/// * `shared`: what both sides write per message, the receiver's waker (one RMW per
+///   send, a register per empty poll) and the capacity word (a send takes, a receive
+///   gives back), together so that a send or receive moves one line, not two;
+/// * `rx_fields`: the receiver's read position (written on every receive).
+///
+/// Without the padding the receiver's `index` store and the senders' `fetch_add` on
+/// `tail_position` shared a line, so every receive invalidated the line every sender
+/// needs next (issue 18: `mpsc_contended_*`).
 pub(crate) struct Chan<T, S> {
-    tx: list::Tx<T>,
-    rx_waker: AtomicWaker,
+    tx: CachePadded<list::Tx<T>>,
+    shared: CachePadded<Shared<S>>,
     /// Woken (notify_waiters) when the receiver closes: `Sender::closed`.
     notify_rx_closed: Notify,
-    semaphore: S,
     /// Live `Sender` handles; the last one to go closes the list.
     tx_count: AtomicUsize,
     /// Live weak sender handles (reporting only).
     tx_weak_count: AtomicUsize,
     /// Only the receiver (through `&mut Rx`, or `&Rx` for `len`) and `Drop` touch this.
-    rx_fields: UnsafeCell<RxFields<T>>,
+    rx_fields: CachePadded<UnsafeCell<RxFields<T>>>,
+}
+
+/// The per-message state both sides write (see [`Chan`]).
+struct Shared<S> {
+    rx_waker: AtomicWaker,
+    semaphore: S,
 }
 
 // SAFETY: messages (`T: Send`) move from senders to the receiver; `rx_fields` is only
@@ -157,16 +178,18 @@ pub(crate) struct Rx<T, S: Semaphore> {
 pub(crate) fn channel<T, S: Semaphore>(semaphore: S) -> (Tx<T, S>, Rx<T, S>) {
     let (tx, rx) = list::list();
     let chan = Arc::new(Chan {
-        tx,
-        rx_waker: AtomicWaker::new(),
+        tx: CachePadded::new(tx),
+        shared: CachePadded::new(Shared {
+            rx_waker: AtomicWaker::new(),
+            semaphore,
+        }),
         notify_rx_closed: Notify::new(),
-        semaphore,
         tx_count: AtomicUsize::new(1),
         tx_weak_count: AtomicUsize::new(0),
-        rx_fields: UnsafeCell::new(RxFields {
+        rx_fields: CachePadded::new(UnsafeCell::new(RxFields {
             list: rx,
             rx_closed: false,
-        }),
+        })),
     });
     (Tx { chan: chan.clone() }, Rx { chan })
 }
@@ -175,8 +198,8 @@ impl<T, S: Semaphore> Chan<T, S> {
     /// Wakes the receiver if the channel is closed and nothing is in flight any more:
     /// its `recv` can now return `None`.
     fn wake_rx_if_closed_and_idle(&self) {
-        if self.semaphore.is_closed() && self.semaphore.is_idle() {
-            self.rx_waker.wake();
+        if self.shared.semaphore.is_closed() && self.shared.semaphore.is_idle() {
+            self.shared.rx_waker.wake();
         }
     }
 
@@ -193,11 +216,11 @@ impl<T, S: Semaphore> Tx<T, S> {
     /// Pushes a message whose admission (permit or count) the caller already holds.
     pub(crate) fn send(&self, value: T) {
         self.chan.tx.push(value);
-        self.chan.rx_waker.wake();
+        self.chan.shared.rx_waker.wake();
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.chan.semaphore.is_closed()
+        self.chan.shared.semaphore.is_closed()
     }
 
     pub(crate) async fn closed(&self) {
@@ -234,7 +257,7 @@ impl<T, S: Semaphore> Tx<T, S> {
 impl<T> Tx<T, Unbounded> {
     /// Admits and pushes `value`, or hands it back if the receiver is closed.
     pub(crate) fn try_send_unbounded(&self, value: T) -> Result<(), T> {
-        if !self.chan.semaphore.try_admit() {
+        if !self.chan.shared.semaphore.try_admit() {
             return Err(value);
         }
         self.send(value);
@@ -245,14 +268,14 @@ impl<T> Tx<T, Unbounded> {
 impl<T> Tx<T, Bounded> {
     /// Takes `n` slots now, or fails.
     pub(crate) fn try_reserve(&self, n: usize) -> Result<(), bs::TryAcquireError> {
-        self.chan.semaphore.sem.try_acquire(n)
+        self.chan.shared.semaphore.sem.try_acquire(n)
     }
 
     /// Waits for `n` slots; fails once the receiver is closed (also when the slots were
     /// assigned just before the close).
     pub(crate) fn reserve(&self, n: usize) -> Reserve<'_, T> {
         Reserve {
-            acquire: self.chan.semaphore.sem.acquire(n),
+            acquire: self.chan.shared.semaphore.sem.acquire(n),
             guard: IdleWake {
                 chan: &self.chan,
                 armed: true,
@@ -262,7 +285,7 @@ impl<T> Tx<T, Bounded> {
 
     /// Gives back `n` slots that were reserved and not used.
     pub(crate) fn release(&self, n: usize) {
-        self.chan.semaphore.sem.release(n);
+        self.chan.shared.semaphore.sem.release(n);
         self.chan.wake_rx_if_closed_and_idle();
     }
 
@@ -280,12 +303,12 @@ impl<T> Tx<T, Bounded> {
 impl<T> Chan<T, Bounded> {
     /// Free slots now.
     pub(crate) fn capacity(&self) -> usize {
-        self.semaphore.sem.available_permits()
+        self.shared.semaphore.sem.available_permits()
     }
 
     /// The capacity the channel was created with.
     pub(crate) fn max_capacity(&self) -> usize {
-        self.semaphore.bound
+        self.shared.semaphore.bound
     }
 }
 
@@ -325,13 +348,13 @@ impl<T> Future for Reserve<'_, T> {
         let chan = this.guard.chan;
         // A first-poll success was checked against CLOSED by its CAS; a grant made
         // while queued may predate a close that happened since.
-        if res.is_ok() && !(this.acquire.waited() && chan.semaphore.is_closed()) {
+        if res.is_ok() && !(this.acquire.waited() && chan.shared.semaphore.is_closed()) {
             this.guard.armed = false;
             return Poll::Ready(Ok(()));
         }
         if res.is_ok() {
             // Assigned just before the close: a closed channel admits nothing.
-            chan.semaphore.sem.release(this.acquire.permits());
+            chan.shared.semaphore.sem.release(this.acquire.permits());
         }
         this.guard.armed = false;
         chan.wake_rx_if_closed_and_idle();
@@ -402,7 +425,7 @@ impl<T, S> Drop for Tx<T, S> {
         }
         // Last sender: every push by any sender happened before this point.
         self.chan.tx.close();
-        self.chan.rx_waker.wake();
+        self.chan.shared.rx_waker.wake();
     }
 }
 
@@ -419,13 +442,13 @@ impl<T, S: Semaphore> Rx<T, S> {
                 return;
             }
             rx.rx_closed = true;
-            chan.semaphore.close();
+            chan.shared.semaphore.close();
             chan.notify_rx_closed.notify_waiters();
         });
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.chan.semaphore.is_closed() || self.chan.strong_count() == 0
+        self.chan.shared.semaphore.is_closed() || self.chan.strong_count() == 0
     }
 
     /// Messages queued now.
@@ -447,27 +470,37 @@ impl<T, S: Semaphore> Rx<T, S> {
         &self.chan
     }
 
-    /// Takes a message without waiting; never consults the budget.
-    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.with_rx(|rx, chan| match rx.list.pop() {
+    /// The one receive step behind `try_recv` and `poll_recv`: a message (its capacity
+    /// given back), `Closed` (every sender gone, or closed and nothing in flight), or
+    /// `Empty`. Inlined into both, so the receive path converts its result once.
+    #[inline]
+    fn pop(&mut self) -> Read<T> {
+        self.with_rx(|rx, chan| match rx.list.pop(&chan.tx) {
             Read::Value(v) => {
-                chan.semaphore.add_permit();
-                Ok(v)
+                chan.shared.semaphore.add_permit();
+                Read::Value(v)
             }
-            Read::Closed => Err(TryRecvError::Disconnected),
-            Read::Empty if rx.rx_closed && chan.semaphore.is_idle() => {
-                Err(TryRecvError::Disconnected)
-            }
-            Read::Empty => Err(TryRecvError::Empty),
+            Read::Empty if rx.rx_closed && chan.shared.semaphore.is_idle() => Read::Closed,
+            other => other,
         })
     }
 
-    /// `try_recv` as a poll result: `Pending` when empty.
+    /// Takes a message without waiting; never consults the budget.
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.pop() {
+            Read::Value(v) => Ok(v),
+            Read::Closed => Err(TryRecvError::Disconnected),
+            Read::Empty => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// `pop` as a poll result: `Pending` when empty.
+    #[inline]
     fn poll_try(&mut self) -> Poll<Option<T>> {
-        match self.try_recv() {
-            Ok(v) => Poll::Ready(Some(v)),
-            Err(TryRecvError::Disconnected) => Poll::Ready(None),
-            Err(TryRecvError::Empty) => Poll::Pending,
+        match self.pop() {
+            Read::Value(v) => Poll::Ready(Some(v)),
+            Read::Closed => Poll::Ready(None),
+            Read::Empty => Poll::Pending,
         }
     }
 
@@ -477,7 +510,7 @@ impl<T, S: Semaphore> Rx<T, S> {
             coop.made_progress();
             return Poll::Ready(v);
         }
-        self.chan.rx_waker.register_by_ref(cx.waker());
+        self.chan.shared.rx_waker.register_by_ref(cx.waker());
         let res = ready!(self.poll_try());
         coop.made_progress();
         Poll::Ready(res)
@@ -520,13 +553,13 @@ impl<T, S: Semaphore> Drop for Rx<T, S> {
         // not leak the others: the first panic is resumed after all were dropped.
         let mut panic = None;
         self.with_rx(|rx, chan| {
-            while let Read::Value(v) = rx.list.pop() {
-                chan.semaphore.add_permit();
+            while let Read::Value(v) = rx.list.pop(&chan.tx) {
+                chan.shared.semaphore.add_permit();
                 crate::util::drop_catching(v, &mut panic);
             }
         });
         // The channel may outlive us (senders): release our waker now.
-        drop(self.chan.rx_waker.take());
+        drop(self.chan.shared.rx_waker.take());
         if let Some(p) = panic {
             std::panic::resume_unwind(p);
         }
@@ -645,3 +678,31 @@ macro_rules! receiver_methods {
     };
 }
 pub(crate) use receiver_methods;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of};
+
+    /// The three groups of fields written per message by different sides start on
+    /// cache lines of their own (128 bytes: `CachePadded` on x86_64, which also covers
+    /// the adjacent-line prefetcher), so a receive no longer invalidates the line the
+    /// senders' `fetch_add` needs, or the reverse (issue 18).
+    #[test]
+    fn senders_shared_and_receiver_fields_sit_on_separate_lines() {
+        fn check<S>() {
+            let line = align_of::<CachePadded<u8>>();
+            assert!(line >= 64, "padding of {line} bytes");
+            let mut offs = [
+                offset_of!(Chan<u64, S>, tx),
+                offset_of!(Chan<u64, S>, shared),
+                offset_of!(Chan<u64, S>, rx_fields),
+            ];
+            offs.sort_unstable();
+            assert!(offs.iter().all(|o| o % line == 0), "{offs:?}");
+            assert!(offs.windows(2).all(|w| w[1] - w[0] >= line), "{offs:?}");
+        }
+        check::<Unbounded>();
+        check::<Bounded>();
+    }
+}

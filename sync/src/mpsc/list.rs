@@ -35,7 +35,17 @@
 //! CAS, so it took its index before `observed_tail` was read: its index is below
 //! `observed_tail`. The receiver frees a released block only once it has consumed every
 //! index below `observed_tail`, i.e. once every such sender has finished its push (the
-//! ready bit is a sender's last access to the list). Blocks are freed, not recycled.
+//! ready bit is a sender's last access to the list).
+//!
+//! A reclaimed block is not freed but kept as the list's one `spare` (an `AtomicPtr`
+//! written with `swap` only: the receiver puts a reclaimed block there, freeing the
+//! spare it replaces; a sender that needs a new block takes the spare, or allocates if
+//! there is none; a sender that loses the race to link its new block puts it back).
+//! Whoever `swap`s a block out owns it alone, exactly as if it had just been allocated,
+//! so reuse needs no argument beyond the reclamation one above; the `swap`s (AcqRel)
+//! order the previous owner's last access before the next owner's reset. This saves a
+//! `malloc`/`free` pair, the free often on another thread than the malloc, per
+//! `BLOCK_CAP` messages in a steady stream (issue 18).
 //!
 //! # Closing
 //!
@@ -45,8 +55,8 @@
 //! messages, and reports the channel closed when its next slot is not ready and
 //! TX_CLOSED is set.
 //!
-//! The block-list idea is the one tokio's mpsc uses; this is our own code (and is
-//! simpler: no block recycling, single RMW for the observed tail).
+//! The block-list idea is the one tokio's mpsc uses (tokio recycles blocks by appending
+//! them to the tail; we keep one spare); this is our own code.
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
@@ -75,6 +85,8 @@ struct Block<T> {
 
 impl<T> Block<T> {
     fn alloc(start: usize) -> NonNull<Block<T>> {
+        #[cfg(test)]
+        tests::ALLOCS.with(|n| n.set(n.get() + 1));
         let b = Box::new(Block {
             start,
             next: AtomicPtr::new(ptr::null_mut()),
@@ -91,6 +103,24 @@ impl<T> Block<T> {
     unsafe fn free(b: NonNull<Block<T>>) {
         // SAFETY: per the contract, we own the allocation.
         drop(unsafe { Box::from_raw(b.as_ptr()) });
+    }
+
+    /// Makes an owned, unlinked block fresh for slot indices `start..start + BLOCK_CAP`.
+    ///
+    /// # Safety
+    ///
+    /// Nobody else accesses `b` (it was just taken out of the spare slot or allocated),
+    /// and every value in its slots was already moved out.
+    unsafe fn reset(b: NonNull<Block<T>>, start: usize) {
+        let p = b.as_ptr();
+        // SAFETY: exclusive access per the contract; `start` is written through the raw
+        // pointer, the other fields through references to those fields only.
+        unsafe {
+            ptr::addr_of_mut!((*p).start).write(start);
+            (*p).next.store(ptr::null_mut(), Relaxed);
+            (*p).ready.store(0, Relaxed);
+            (*p).observed_tail.with_mut(|t| *t = 0);
+        }
     }
 
     fn is_final(&self) -> bool {
@@ -111,6 +141,8 @@ pub(crate) enum Read<T> {
 pub(crate) struct Tx<T> {
     block_tail: AtomicPtr<Block<T>>,
     tail_position: AtomicUsize,
+    /// One unlinked block kept for reuse (module docs, "Reclaiming blocks"); null if none.
+    spare: AtomicPtr<Block<T>>,
 }
 
 /// The receiver's half: used by the receiver only (and by `Drop` of the channel).
@@ -127,6 +159,7 @@ pub(crate) fn list<T>() -> (Tx<T>, Rx<T>) {
         Tx {
             block_tail: AtomicPtr::new(first.as_ptr()),
             tail_position: AtomicUsize::new(0),
+            spare: AtomicPtr::new(ptr::null_mut()),
         },
         Rx {
             head: first,
@@ -160,9 +193,50 @@ impl<T> Tx<T> {
         unsafe { block.as_ref() }.ready.fetch_or(TX_CLOSED, Release);
     }
 
+    /// A fresh block for `start`: the spare if there is one, else a new allocation.
+    fn new_block(&self, start: usize) -> NonNull<Block<T>> {
+        match NonNull::new(self.spare.swap(ptr::null_mut(), AcqRel)) {
+            Some(b) => {
+                // SAFETY: swapped out of the spare slot, so it is ours alone; its values
+                // were read out before it was put there.
+                unsafe { Block::reset(b, start) };
+                b
+            }
+            None => Block::alloc(start),
+        }
+    }
+
+    /// Keeps `b` as the spare block, freeing the spare it replaces.
+    ///
+    /// # Safety
+    ///
+    /// `b` is unlinked or unreachable by any sender (reclaimed), nobody else accesses it,
+    /// and its slots hold no value.
+    unsafe fn put_spare(&self, b: NonNull<Block<T>>) {
+        if let Some(old) = NonNull::new(self.spare.swap(b.as_ptr(), AcqRel)) {
+            // SAFETY: swapped out of the spare slot: ours alone, holding no value.
+            unsafe { Block::free(old) };
+        }
+    }
+
+    /// The block holding `index`. The common case, `block_tail` itself, is inlined into
+    /// `push`; walking (and growing) the list is not.
+    #[inline]
     fn find_block(&self, index: usize) -> NonNull<Block<T>> {
         let start = index & !SLOT_MASK;
-        let mut cur = self.block_tail.load(Acquire);
+        let tail = self.block_tail.load(Acquire);
+        // SAFETY: loaded from `block_tail` after taking `index` (see `walk_to`).
+        if unsafe { (*tail).start } == start {
+            // SAFETY: `block_tail` is never null.
+            return unsafe { NonNull::new_unchecked(tail) };
+        }
+        self.walk_to(tail, start)
+    }
+
+    /// Walks from `cur` (loaded from `block_tail`) to the block starting at `start`,
+    /// linking new blocks and moving `block_tail` past final ones on the way.
+    #[inline(never)]
+    fn walk_to(&self, mut cur: *mut Block<T>, start: usize) -> NonNull<Block<T>> {
         let mut may_advance = true;
         loop {
             // SAFETY: we loaded `cur` from `block_tail` after taking `index`, or followed
@@ -176,15 +250,15 @@ impl<T> Tx<T> {
             debug_assert!(b.start.wrapping_sub(start) as isize <= 0);
             let mut next = b.next.load(Acquire);
             if next.is_null() {
-                let new = Block::<T>::alloc(b.start.wrapping_add(BLOCK_CAP));
+                let new = self.new_block(b.start.wrapping_add(BLOCK_CAP));
                 match b
                     .next
                     .compare_exchange(ptr::null_mut(), new.as_ptr(), AcqRel, Acquire)
                 {
                     Ok(_) => next = new.as_ptr(),
                     Err(actual) => {
-                        // SAFETY: `new` was never published.
-                        unsafe { Block::free(new) };
+                        // SAFETY: `new` was never published, and holds no value.
+                        unsafe { self.put_spare(new) };
                         next = actual;
                     }
                 }
@@ -212,22 +286,18 @@ impl<T> Tx<T> {
 }
 
 impl<T> Rx<T> {
-    /// Takes the next message, if it is ready.
-    pub(crate) fn pop(&mut self) -> Read<T> {
+    /// Takes the next message, if it is ready. Blocks it has finished with go to `tx`'s
+    /// spare slot.
+    #[inline]
+    pub(crate) fn pop(&mut self, tx: &Tx<T>) -> Read<T> {
         let start = self.index & !SLOT_MASK;
-        loop {
-            // SAFETY: `head` is live: only the receiver frees blocks, never `head`.
-            let head = unsafe { self.head.as_ref() };
-            if head.start == start {
-                break;
-            }
-            let next = head.next.load(Acquire);
-            match NonNull::new(next) {
-                Some(next) => self.head = next,
-                None => return Read::Empty,
-            }
+        // SAFETY: `head` is live: only the receiver frees blocks, never `head`.
+        if unsafe { self.head.as_ref() }.start != start && !self.advance_head(start) {
+            return Read::Empty;
         }
-        self.reclaim();
+        if self.free_head != self.head {
+            self.reclaim(tx);
+        }
         // SAFETY: as above.
         let head = unsafe { self.head.as_ref() };
         let slot = self.index & SLOT_MASK;
@@ -243,6 +313,23 @@ impl<T> Rx<T> {
             return Read::Closed;
         }
         Read::Empty
+    }
+
+    /// Moves `head` forward to the block starting at `start` (once per block, off the
+    /// per-message path); `false` if that block is not linked yet.
+    #[inline(never)]
+    fn advance_head(&mut self, start: usize) -> bool {
+        loop {
+            // SAFETY: `head` is live: only the receiver frees blocks, never `head`.
+            let head = unsafe { self.head.as_ref() };
+            if head.start == start {
+                return true;
+            }
+            match NonNull::new(head.next.load(Acquire)) {
+                Some(next) => self.head = next,
+                None => return false,
+            }
+        }
     }
 
     /// Messages written and not yet read (a push still in progress is not counted).
@@ -268,8 +355,9 @@ impl<T> Rx<T> {
         n
     }
 
-    /// Frees blocks behind `head` that no sender can still be looking at.
-    fn reclaim(&mut self) {
+    /// Recycles blocks behind `head` that no sender can still be looking at.
+    #[inline(never)]
+    fn reclaim(&mut self, tx: &Tx<T>) {
         while self.free_head != self.head {
             // SAFETY: blocks from `free_head` up to `head` are live until freed here.
             let b = unsafe { self.free_head.as_ref() };
@@ -285,8 +373,9 @@ impl<T> Rx<T> {
             let old = self.free_head;
             // SAFETY: `head` is further on, so `next` is non-null.
             self.free_head = unsafe { NonNull::new_unchecked(next) };
-            // SAFETY: released, and every sender that could see it has finished.
-            unsafe { Block::free(old) };
+            // SAFETY: released, every sender that could see it has finished, and the
+            // receiver read every value out of it (all its indices are below `index`).
+            unsafe { tx.put_spare(old) };
         }
     }
 }
@@ -295,7 +384,10 @@ impl<T> Rx<T> {
 /// both halves (the channel is being dropped). A message whose `Drop` panics does not
 /// stop the others from being dropped; the first panic is resumed at the end.
 pub(crate) fn drop_list<T>(tx: &mut Tx<T>, rx: &mut Rx<T>) {
-    let _ = tx;
+    if let Some(spare) = NonNull::new(tx.spare.swap(ptr::null_mut(), Acquire)) {
+        // SAFETY: exclusive access; the spare is unlinked and holds no value.
+        unsafe { Block::free(spare) };
+    }
     let mut panic = None;
     let mut cur = Some(rx.free_head);
     while let Some(b) = cur {
@@ -318,5 +410,74 @@ pub(crate) fn drop_list<T>(tx: &mut Tx<T>, rx: &mut Rx<T>) {
     }
     if let Some(p) = panic {
         std::panic::resume_unwind(p);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    thread_local! {
+        /// Blocks allocated on this thread (each test runs on its own thread).
+        pub(super) static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn allocs() -> usize {
+        ALLOCS.with(Cell::get)
+    }
+
+    struct Counted(usize, Rc<Cell<usize>>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+        }
+    }
+
+    fn pop_value<T>(rx: &mut Rx<T>, tx: &Tx<T>) -> T {
+        match rx.pop(tx) {
+            Read::Value(v) => v,
+            Read::Empty => panic!("empty"),
+            Read::Closed => panic!("closed"),
+        }
+    }
+
+    #[test]
+    fn a_steady_stream_reuses_the_spare_block() {
+        let (mut tx, mut rx) = list::<usize>();
+        let blocks = if cfg!(miri) { 4 } else { 20 };
+        for i in 0..BLOCK_CAP * blocks {
+            tx.push(i);
+            assert_eq!(pop_value(&mut rx, &tx), i);
+        }
+        // One block at first, a second while the first is still being released, then
+        // the two take turns through the spare slot: without reuse, one per block.
+        assert_eq!(allocs(), 2, "blocks allocated for {blocks} blocks' worth");
+        drop_list(&mut tx, &mut rx);
+    }
+
+    #[test]
+    fn values_in_reused_blocks_are_dropped_exactly_once() {
+        let drops = Rc::new(Cell::new(0));
+        let (mut tx, mut rx) = list::<Counted>();
+        let n = BLOCK_CAP * 5 + 3;
+        for i in 0..n {
+            tx.push(Counted(i, drops.clone()));
+        }
+        // Read a bit more than three blocks (their blocks go to the spare slot), write
+        // more (reusing it), and leave the rest, in several blocks, to `drop_list`.
+        let read = BLOCK_CAP * 3 + 1;
+        for i in 0..read {
+            assert_eq!(pop_value(&mut rx, &tx).0, i);
+        }
+        assert_eq!(drops.get(), read);
+        for i in n..n + BLOCK_CAP * 2 {
+            tx.push(Counted(i, drops.clone()));
+        }
+        assert_eq!(pop_value(&mut rx, &tx).0, read);
+        drop_list(&mut tx, &mut rx);
+        assert_eq!(drops.get(), n + BLOCK_CAP * 2);
     }
 }

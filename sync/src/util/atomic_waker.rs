@@ -94,7 +94,9 @@ impl AtomicWaker {
         }
     }
 
-    /// Takes the registered waker, if no registration is in progress.
+    /// Takes the registered waker, if no registration is in progress. Inlined: it is
+    /// on every mpsc send.
+    #[inline]
     pub(crate) fn take(&self) -> Option<Waker> {
         match self.state.fetch_or(WAKING, AcqRel) {
             WAITING => {
@@ -108,6 +110,7 @@ impl AtomicWaker {
     }
 
     /// Wakes the registered waker, if any.
+    #[inline]
     pub(crate) fn wake(&self) {
         if let Some(w) = self.take() {
             w.wake();
