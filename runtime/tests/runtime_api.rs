@@ -253,3 +253,28 @@ fn timer_wheel_is_sharded_per_worker() {
 fn futures_poll_once<F: Future + ?Sized>(f: Pin<&mut F>) -> Poll<F::Output> {
     f.poll(&mut Context::from_waker(std::task::Waker::noop()))
 }
+
+/// A runtime that parked with no timer for a while (its driver skips the firing pass
+/// of empty wheel shards, so their wheels are not advanced) still fires a timer
+/// registered afterwards at its deadline: not early, not never.
+#[test]
+fn a_timer_after_an_idle_stretch_fires_on_time() {
+    for workers in [1, 2] {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {});
+        std::thread::sleep(Duration::from_millis(60));
+        let start = std::time::Instant::now();
+        rt.block_on(async {
+            let fut = magpie_time::sleep(Duration::from_millis(20));
+            magpie_time::timeout(Duration::from_secs(5), fut)
+                .await
+                .expect("the timer never fired");
+        });
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(20), "fired early: {took:?}");
+    }
+}

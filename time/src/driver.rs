@@ -468,6 +468,12 @@ impl Handle {
     }
 
     fn process_with(&self, wakers: &mut WakeList) {
+        // No timer anywhere (the common case of a park on a runtime without timers):
+        // no clock read, no lock.
+        let shards = &self.inner.shards;
+        if !(0..shards.len()).any(|i| shards.may_have_timers(i)) {
+            return;
+        }
         let now = self.instant_to_tick(self.inner.clock.now());
         self.process_at(now, wakers);
     }
@@ -477,6 +483,9 @@ impl Handle {
     fn process_at(&self, now: u64, wakers: &mut WakeList) {
         let shards = &self.inner.shards;
         for i in 0..shards.len() {
+            if !shards.may_have_timers(i) {
+                continue; // see `Shards::may_have_timers`
+            }
             let mut wheel = shards.lock(i);
             // `now` below `elapsed` (a clock stepping back) just fires nothing.
             // SAFETY: lock held.

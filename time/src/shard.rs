@@ -13,9 +13,11 @@
 //! tokio's "sharded timer wheel", tokio 1.38; the code here is our own.)
 
 use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
+use magpie_base::loom::sync::atomic::AtomicBool;
 use magpie_base::loom::sync::{Mutex, MutexGuard};
 
 use crate::wheel::Wheel;
@@ -39,8 +41,42 @@ thread_local! {
 
 pub(crate) struct Shards {
     /// `wheels.len()` is a power of two: a shard is picked by masking.
-    wheels: Box<[CachePadded<Mutex<Wheel>>]>,
+    wheels: Box<[CachePadded<Shard>]>,
     worker_index: Option<WorkerIndex>,
+}
+
+struct Shard {
+    wheel: Mutex<Wheel>,
+    /// Whether the wheel held a timer when its lock was last released: a hint, read
+    /// without the lock by the driver's firing pass to skip empty shards (see
+    /// `Shards::may_have_timers`).
+    occupied: AtomicBool,
+}
+
+/// A locked shard. Releasing it records whether the wheel holds a timer.
+pub(crate) struct ShardGuard<'a> {
+    wheel: MutexGuard<'a, Wheel>,
+    occupied: &'a AtomicBool,
+}
+
+impl Deref for ShardGuard<'_> {
+    type Target = Wheel;
+    fn deref(&self) -> &Wheel {
+        &self.wheel
+    }
+}
+
+impl DerefMut for ShardGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Wheel {
+        &mut self.wheel
+    }
+}
+
+impl Drop for ShardGuard<'_> {
+    fn drop(&mut self) {
+        self.occupied
+            .store(self.wheel.len() != 0, Ordering::Relaxed);
+    }
 }
 
 impl Shards {
@@ -54,7 +90,12 @@ impl Shards {
         let n = Shards::count_for(workers);
         Shards {
             wheels: (0..n)
-                .map(|_| CachePadded::new(Mutex::new(Wheel::new())))
+                .map(|_| {
+                    CachePadded::new(Shard {
+                        wheel: Mutex::new(Wheel::new()),
+                        occupied: AtomicBool::new(false),
+                    })
+                })
                 .collect(),
             worker_index,
         }
@@ -67,8 +108,22 @@ impl Shards {
 
     /// Locks shard `i` (`i < len()`): the "driver lock" of the entries on it.
     #[inline]
-    pub(crate) fn lock(&self, i: usize) -> MutexGuard<'_, Wheel> {
-        self.wheels[i].lock()
+    pub(crate) fn lock(&self, i: usize) -> ShardGuard<'_> {
+        let shard = &self.wheels[i];
+        ShardGuard {
+            wheel: shard.wheel.lock(),
+            occupied: &shard.occupied,
+        }
+    }
+
+    /// Whether shard `i` may hold a timer: false only if its wheel was empty when its
+    /// lock was last released. A hint, read without the lock: the firing pass skips a
+    /// shard that says no. A timer registered meanwhile is not lost: it is seen, under
+    /// the lock, by the next park's deadline scan (`publish_next_wake`), which parks no
+    /// longer than its deadline (zero if it is already due) and fires it on return.
+    #[inline]
+    pub(crate) fn may_have_timers(&self, i: usize) -> bool {
+        self.wheels[i].occupied.load(Ordering::Relaxed)
     }
 
     /// The shard a timer first registered by the calling thread goes to.
