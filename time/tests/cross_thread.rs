@@ -7,31 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
 
-use common::{Rt, poll_once};
+use common::{Rt, block_on_thread, poll_once};
 use magpie_time::{Duration, Instant, Sleep};
-
-/// Blocks the calling (non-runtime) thread until `fut` completes, using thread parking;
-/// it never drives the time driver itself.
-fn block_on_thread<F: std::future::Future>(fut: F, limit: Duration) -> Option<F::Output> {
-    struct ThreadWaker(thread::Thread);
-    impl std::task::Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut fut = std::pin::pin!(fut);
-    let start = std::time::Instant::now();
-    loop {
-        if let Poll::Ready(v) = poll_once(fut.as_mut(), &waker) {
-            return Some(v);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        thread::park_timeout(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn earlier_timer_from_another_thread_wakes_parked_driver() {

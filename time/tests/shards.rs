@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
 
-use common::{Rt, count_waker, poll_once, set_worker};
+use common::{Rt, block_on_thread, count_waker, poll_once, set_worker};
 use magpie_time::{Clock, Duration, Instant, Sleep};
 
 #[test]
@@ -108,29 +108,6 @@ fn cancel_and_reset_from_another_thread() {
     assert!(moved.iter().all(|s| s.is_elapsed()));
     assert_eq!(wakes.0.load(Ordering::SeqCst), 4);
     assert_eq!(handle.registered_timers(), 0);
-}
-
-/// Polls `fut` on the calling thread (which never drives the time driver) until it
-/// completes or `limit` passes.
-fn block_on_thread<F: std::future::Future>(fut: F, limit: Duration) -> Option<F::Output> {
-    struct ThreadWaker(thread::Thread);
-    impl std::task::Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut fut = std::pin::pin!(fut);
-    let start = std::time::Instant::now();
-    loop {
-        if let Poll::Ready(v) = poll_once(fut.as_mut(), &waker) {
-            return Some(v);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        thread::park_timeout(Duration::from_millis(50));
-    }
 }
 
 /// The driver (this thread, the last worker) parks until a 1 h timer; one thread per

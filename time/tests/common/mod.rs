@@ -285,3 +285,26 @@ impl Lcg {
         self.0 >> 33
     }
 }
+
+/// Blocks the calling thread (which never drives the time driver) until `fut`
+/// completes, waking on thread unparks; `None` if `limit` passes first.
+pub fn block_on_thread<F: Future>(fut: F, limit: Duration) -> Option<F::Output> {
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut fut = pin!(fut);
+    let start = std::time::Instant::now();
+    loop {
+        if let Poll::Ready(v) = poll_once(fut.as_mut(), &waker) {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}

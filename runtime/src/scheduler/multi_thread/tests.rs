@@ -37,13 +37,18 @@ fn block_in_place_keeps_no_exited_threads() {
     assert!(running <= 4, "{running} pool threads still running");
 }
 
-/// The scheduler handle of `rt`, weakly: it is freed once the runtime and every task
-/// cell (which together hold it: `task_handle.rs`) are gone.
-fn weak_handle(rt: &crate::runtime::Runtime) -> std::sync::Weak<super::Handle> {
+/// A two-worker runtime and its scheduler handle, weakly: the handle is freed once
+/// the runtime and every task cell (which together hold it: `task_handle.rs`) are gone.
+fn runtime_and_weak_handle() -> (crate::runtime::Runtime, std::sync::Weak<super::Handle>) {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let crate::scheduler::Handle::MultiThread(h) = &rt.handle().inner else {
         unreachable!()
     };
-    std::sync::Arc::downgrade(h)
+    let weak = std::sync::Arc::downgrade(h);
+    (rt, weak)
 }
 
 /// Task cells that outlive the runtime (their `JoinHandle`s) keep its handle alive, and
@@ -51,11 +56,7 @@ fn weak_handle(rt: &crate::runtime::Runtime) -> std::sync::Weak<super::Handle> {
 /// cell still reaches the handle), never leaked.
 #[test]
 fn task_cells_keep_the_handle_until_the_last_is_freed() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let weak = weak_handle(&rt);
+    let (rt, weak) = runtime_and_weak_handle();
     let (done, pending): (Vec<_>, Vec<_>) = rt.block_on(async {
         let done: Vec<_> = (0..8).map(|i| crate::spawn(async move { i })).collect();
         let pending: Vec<_> = (0..8)
@@ -82,11 +83,7 @@ fn task_cells_keep_the_handle_until_the_last_is_freed() {
 /// (through a kept `Handle`) counts again, from zero.
 #[test]
 fn the_handle_is_freed_with_the_runtime_and_recounted_after_shutdown() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let weak = weak_handle(&rt);
+    let (rt, weak) = runtime_and_weak_handle();
     rt.block_on(async { crate::spawn(async {}).await.unwrap() });
     let kept = rt.handle().clone();
     drop(rt);
@@ -100,11 +97,7 @@ fn the_handle_is_freed_with_the_runtime_and_recounted_after_shutdown() {
     drop(late);
     assert!(weak.upgrade().is_none(), "the handle leaked");
 
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let weak = weak_handle(&rt);
+    let (rt, weak) = runtime_and_weak_handle();
     rt.block_on(async { crate::spawn(async {}).await.unwrap() });
     drop(rt);
     assert!(
