@@ -276,14 +276,27 @@ impl Observer {
         }
     }
 
-    /// Called before an observed poll.
-    pub(crate) fn before_poll(&self, meta: &TaskMeta, last_poll: &AtomicU64) -> Option<PollStart> {
+    /// Whether tasks should record their last poll time (debug mode: task dumps show
+    /// it), decided when a task is spawned.
+    pub(crate) fn tracks_polls(&self) -> bool {
+        self.debug.is_some()
+    }
+
+    /// Called before an observed poll. `last_poll`: the task's last-poll time, if it
+    /// records one.
+    pub(crate) fn before_poll(
+        &self,
+        meta: &TaskMeta,
+        last_poll: Option<&AtomicU64>,
+    ) -> Option<PollStart> {
         if let Some(h) = &self.hooks.before_poll {
             contain("on_before_task_poll", &*self.sink, || h(meta));
         }
         let d = self.debug.as_ref()?;
         let started = now_ns();
-        last_poll.store(started, Relaxed);
+        if let Some(last_poll) = last_poll {
+            last_poll.store(started, Relaxed);
+        }
         let slot = crate::context::worker_index().filter(|&i| i < d.slots.len());
         if let Some(i) = slot {
             let s = &d.slots[i];

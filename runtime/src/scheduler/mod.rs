@@ -113,11 +113,14 @@ fn dump_list<S: crate::task::Schedule>(owned: &crate::task::list::OwnedTasks<S>)
         } else {
             TaskState::Idle
         };
-        let last = h.last_poll.load(std::sync::atomic::Ordering::Relaxed);
+        let last = h
+            .label
+            .last_poll()
+            .map_or(0, |l| l.load(std::sync::atomic::Ordering::Relaxed));
         tasks.push(TaskDump {
             id: h.id,
-            location: h.location,
-            name: h.name.as_ref().map(|n| n.as_str().into()),
+            location: h.label.location(),
+            name: h.label.name().map(|n| n.as_str().into()),
             state,
             since_last_poll: (last != 0)
                 .then(|| std::time::Duration::from_nanos(now.saturating_sub(last))),

@@ -7,7 +7,7 @@
 //! ```text
 //! +-------------------- Cell<T, S> (one Box) --------------------+
 //! | Header  | state word | &'static Vtable | owner (list, shard) | id |
-//! |         | spawn location | name (None: unnamed) | last poll    |
+//! |         | label: spawn location (+ name, last poll: label.rs) |
 //! |         | span id (feature `tracing` only)                     |
 //! | Core    | scheduler S (the runtime handle: an Arc, or a pointer)|
 //! |         | stage: Running(future) | Finished(output) | Consumed|
@@ -19,24 +19,23 @@
 //! The owned-list links live in the trailer, not the header: spawning or completing a
 //! task writes its neighbours' links, and those writes must not land on the cache line
 //! of the neighbours' state words (which their own workers are writing). The header
-//! without links is 56 bytes and the core holds at least the scheduler and the stage's
-//! tag, so the links start at least 64 bytes after the state word: always on another
-//! line (`links_are_a_cache_line_away_from_the_state_word` checks the offsets). The
+//! is 40 bytes, and the core holds the scheduler (8) and the stage (at least 24: its
+//! `Panicked` variant holds a boxed payload, plus the tag), so the links start at least
+//! 72 bytes after the state word: always on another line
+//! (`links_are_a_cache_line_away_from_the_state_word` checks the offsets). The
 //! cell is not aligned to a cache line: tried with `#[repr(C, align(64))]`, the system
 //! allocator's aligned path made a spawn + join cost 34 % more instructions and the
 //! peak RSS of a million idle tasks went from 134 to 255 MiB (docs/benchmarks.md, "Task
 //! layout").
 
+use super::label::Label;
 use super::state::State;
 use super::{Id, JoinError};
 use crate::loom::cell::UnsafeCell;
 use crate::obs::TaskMeta;
 use std::future::Future;
-use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
 
 #[repr(C)]
@@ -61,14 +60,10 @@ pub(crate) struct Header {
     /// (`list id << OWNER_SHARD_BITS | shard`; 0: in no list). Immutable.
     pub(crate) owner: u64,
     pub(crate) id: Id,
-    /// Where the task was spawned (`#[track_caller]` on every spawn path). Immutable.
-    pub(crate) location: &'static Location<'static>,
-    /// The name given with `task::Builder::name` (`None`: unnamed, no allocation).
-    /// Immutable.
-    pub(crate) name: Option<Arc<String>>,
-    /// Epoch nanoseconds when the last poll started (0: never). Written only in debug
-    /// mode, read by task dumps.
-    pub(crate) last_poll: AtomicU64,
+    /// Where the task was spawned (`#[track_caller]` on every spawn path), its name
+    /// (`task::Builder::name`) and, in debug mode, its last poll time: one word
+    /// (`label.rs`). Immutable (the last-poll time is atomic).
+    pub(crate) label: Label,
     /// The id of the task's `runtime.spawn` span (0: no subscriber wanted it), for the
     /// waker events tokio-console matches on. Immutable.
     #[cfg(feature = "tracing")]
@@ -82,7 +77,7 @@ pub(crate) const OWNER_SHARD_MASK: u64 = (1 << OWNER_SHARD_BITS) - 1;
 
 impl Header {
     pub(crate) fn meta(&self) -> TaskMeta {
-        TaskMeta::new(self.id, self.location, self.name.clone())
+        TaskMeta::new(self.id, self.label.location(), self.label.name().cloned())
     }
 
     /// The links of the owned-task list, in the trailer.
@@ -162,20 +157,20 @@ impl<T: Future, S> Cell<T, S> {
         id: Id,
         owner: u64,
         meta: super::SpawnMeta,
+        track_polls: bool,
         vtable: &'static Vtable,
     ) -> Box<Self> {
         #[cfg(feature = "tracing")]
         let span = spawn_span(id, &meta);
         let super::SpawnMeta { location, name } = meta;
+        let label = Label::new(location, name, track_polls);
         Box::new(Cell {
             header: Header {
                 state: State::new(owner != 0),
                 vtable,
                 owner,
                 id,
-                location,
-                name,
-                last_poll: AtomicU64::new(0),
+                label,
                 #[cfg(feature = "tracing")]
                 span_id: span.id().map_or(0, |id| id.into_u64()),
             },

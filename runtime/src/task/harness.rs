@@ -130,7 +130,7 @@ unsafe fn poll_observed<T: Future, S>(
     cx: &mut Context<'_>,
 ) -> Poll<bool> {
     let meta = cell.header.meta();
-    let start = obs.before_poll(&meta, &cell.header.last_poll);
+    let start = obs.before_poll(&meta, cell.header.label.last_poll());
     // SAFETY: forwarded contract.
     let res = unsafe { poll_future(cell, cx) };
     obs.after_poll(&meta, start);

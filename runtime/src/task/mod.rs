@@ -11,6 +11,7 @@ mod group;
 mod harness;
 mod join;
 mod join_set;
+mod label;
 pub(crate) mod list;
 mod local;
 mod local_set;

@@ -31,7 +31,12 @@ impl RawTask {
         S: Schedule,
     {
         let vtable: &'static _ = &VtableOf::<T, S>::VTABLE;
-        let cell = Cell::new(future, scheduler, id, owner, meta, vtable);
+        // Debug mode records each task's last poll (task dumps): only then, or for a
+        // named task, does the label allocate (label.rs).
+        let track_polls = scheduler
+            .observer()
+            .is_some_and(crate::obs::Observer::tracks_polls);
+        let cell = Cell::new(future, scheduler, id, owner, meta, track_polls, vtable);
         RawTask {
             ptr: NonNull::from(Box::leak(cell)).cast(),
         }

@@ -294,8 +294,8 @@ fn links_are_a_cache_line_away_from_the_state_word() {
     }
 }
 
-/// The cell of an idle task (`pending()` on the multi-thread scheduler) stays at 120
-/// bytes: a 128-byte malloc chunk with glibc (docs/benchmarks.md, "Task layout").
+/// The cell of an idle task (`pending()` on the multi-thread scheduler) stays at 104
+/// bytes: a 112-byte malloc chunk with glibc (docs/benchmarks.md, "Task layout").
 #[test]
 #[cfg(not(feature = "tracing"))]
 fn idle_task_cell_size() {
@@ -303,6 +303,6 @@ fn idle_task_cell_size() {
     type S = crate::scheduler::multi_thread::task_handle::TaskHandle;
     assert_eq!(
         std::mem::size_of::<Cell<std::future::Pending<()>, S>>(),
-        120
+        104
     );
 }
