@@ -464,9 +464,13 @@ impl Handle {
     /// Fires every timer due by the clock's current reading (the driver does this after
     /// each park; [`advance`](crate::advance) does it after moving a paused clock).
     pub fn process(&self) {
-        self.process_with(&mut WakeList::new());
+        let now = self.instant_to_tick(self.inner.clock.now());
+        // Every shard, empty or not: an explicit `process` (and the paused clock's
+        // `advance`) brings every wheel to the clock's reading.
+        self.process_at(now, &mut WakeList::new(), false);
     }
 
+    /// The park's firing pass.
     fn process_with(&self, wakers: &mut WakeList) {
         // No timer anywhere (the common case of a park on a runtime without timers):
         // no clock read, no lock.
@@ -475,15 +479,15 @@ impl Handle {
             return;
         }
         let now = self.instant_to_tick(self.inner.clock.now());
-        self.process_at(now, wakers);
+        self.process_at(now, wakers, true);
     }
 
     /// Fires what is due at `now`, shard by shard: one lock at a time, none held while
     /// waking.
-    fn process_at(&self, now: u64, wakers: &mut WakeList) {
+    fn process_at(&self, now: u64, wakers: &mut WakeList, skip_empty: bool) {
         let shards = &self.inner.shards;
         for i in 0..shards.len() {
-            if !shards.may_have_timers(i) {
+            if skip_empty && !shards.may_have_timers(i) {
                 continue; // see `Shards::may_have_timers`
             }
             let mut wheel = shards.lock(i);
@@ -552,6 +556,15 @@ impl Handle {
             // SAFETY: the owner writes the waker under the lock (entry protocol); no
             // driver reads it concurrently, and the owner (the caller) holds no borrow.
             _replaced = unsafe { set_waker(entry, w) };
+        }
+        if wheel.len() == 0 {
+            // The park's firing pass skips a shard that was empty (`may_have_timers`),
+            // leaving its `elapsed` behind the clock: catch it up before the "already
+            // due" check below, so a deadline already reached still fires at once.
+            let now = self.instant_to_tick(inner.clock.now());
+            // SAFETY: lock held; the wheel is empty, so nothing is due or returned.
+            let due = unsafe { wheel.poll(now) };
+            debug_assert!(due.is_none());
         }
         if tick <= wheel.elapsed() || inner.is_shutdown() {
             entry.state.store(FIRED, Ordering::Release);

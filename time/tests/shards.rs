@@ -221,3 +221,26 @@ fn shutdown_fires_every_shard() {
     assert!(poll_once(late.as_mut(), &w).is_ready());
     sleeps.clear();
 }
+
+/// A deadline already passed completes at its first poll, also on a shard whose wheel
+/// was empty while the driver parked and fired (its firing pass skips empty shards, so
+/// the wheel's own reading lags the clock until the registration catches it up).
+#[test]
+fn a_past_deadline_fires_at_once_on_an_idle_shard() {
+    for shards in [1, 2] {
+        let mut rt = Rt::sharded(Clock::new(true), shards);
+        let start = rt.handle.clock().now();
+        // The clock moves on, and the driver parks and runs its firing pass with every
+        // shard empty (an explicit `process` would bring every wheel up to date).
+        rt.handle.clock().advance(Duration::from_secs(10));
+        magpie_base::park::Park::park_timeout(&mut rt.driver, Duration::ZERO);
+        let sleep = Sleep::new_in(rt.handle.clone(), start + Duration::from_secs(5));
+        let (_count, waker) = count_waker();
+        let mut sleep = std::pin::pin!(sleep);
+        assert!(
+            poll_once(sleep.as_mut(), &waker).is_ready(),
+            "a deadline 5 s in the past stayed pending ({shards} shards)"
+        );
+        assert_eq!(rt.handle.registered_timers(), 0);
+    }
+}

@@ -292,13 +292,25 @@ unsafe fn dealloc<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the reference count reached zero, so nothing else points at the cell; it
     // was allocated by `Box` in `Cell::new`.
     let mut cell = unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) };
+    /// Hands the scheduler back after the cell is gone, also if dropping it unwinds.
+    struct Freed<S: Schedule>(Option<S>, usize);
+    impl<S: Schedule> Drop for Freed<S> {
+        fn drop(&mut self) {
+            if let Some(s) = self.0.take() {
+                s.cell_freed(self.1);
+            }
+        }
+    }
     let shard = (cell.header.owner & super::core::OWNER_SHARD_MASK) as usize;
     // SAFETY: the scheduler is `ManuallyDrop` in the cell and taken out exactly once,
     // here; the cell's own drop below leaves it alone.
-    let scheduler = unsafe { ManuallyDrop::take(&mut cell.core.scheduler) };
+    let freed = Freed(
+        Some(unsafe { ManuallyDrop::take(&mut cell.core.scheduler) }),
+        shard,
+    );
     drop(cell);
     // Last: the scheduler may release the runtime handle the cell pointed to.
-    scheduler.cell_freed(shard);
+    drop(freed);
 }
 
 unsafe fn try_read_output<T: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {

@@ -82,8 +82,13 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// A `JoinHandle` was dropped without reading its task's panic.
     fn panic_dropped(&self, _meta: &crate::obs::TaskMeta, _msg: &str) {}
 
+    /// The task's cell, bound to owned-list shard `shard`, now exists (called once,
+    /// right after its allocation, before anything that could unwind).
+    fn cell_created(&self, _shard: usize) {}
+
     /// The task's cell (bound to owned-list shard `shard`) has been freed; this is the
-    /// last use of the scheduler the cell held.
+    /// last use of the scheduler the cell held. Called also when freeing the cell
+    /// unwound (a panicking join waker or span drop).
     fn cell_freed(self, _shard: usize) {}
 }
 

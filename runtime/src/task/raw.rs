@@ -36,9 +36,20 @@ impl RawTask {
         let track_polls = scheduler
             .observer()
             .is_some_and(crate::obs::Observer::tracks_polls);
-        let cell = Cell::new(future, scheduler, id, owner, meta, track_polls, vtable);
+        let cell = Box::leak(Cell::new(
+            future,
+            scheduler,
+            id,
+            owner,
+            meta,
+            track_polls,
+            vtable,
+        ));
+        cell.core
+            .scheduler
+            .cell_created((owner & super::core::OWNER_SHARD_MASK) as usize);
         RawTask {
-            ptr: NonNull::from(Box::leak(cell)).cast(),
+            ptr: NonNull::from(cell).cast(),
         }
     }
 

@@ -19,9 +19,12 @@
 //! central    after the drain: live cells counted here (plus BIAS while draining)
 //! ```
 //!
-//! * Before shutdown the cells' reference is held whatever the counts say: spawn adds
-//!   1 to its shard, freeing a cell subtracts 1 from the same shard, and nobody looks
-//!   for zero (so the words never need a read-modify-write on a shared line).
+//! * Before shutdown the cells' reference is held whatever the counts say: a new cell
+//!   adds 1 to its shard (`Schedule::cell_created`, right after the allocation, so an
+//!   unwinding spawn counts nothing it did not create), freeing a cell subtracts 1 from
+//!   the same shard (`Schedule::cell_freed`, from a drop guard, so a panicking drop of
+//!   the cell's contents still counts it out), and nobody looks for zero (so the words
+//!   never need a read-modify-write on a shared line).
 //! * `drain` (once, when the runtime shuts down): `central = BIAS`; each shard word is
 //!   swapped to `DRAINED_MID` and its count added to `central`; then `BIAS` is taken
 //!   off. If that leaves zero, no cell is alive and the cells' reference is released.
@@ -35,6 +38,10 @@
 //!
 //! `DRAINED_MID` sits in the middle of the drained range, so the ±1 updates that late
 //! operations still apply to a drained word can never take it back below `DRAINED`.
+//! A decrement works on the two atomics alone (`dec`): once another cell's decrement
+//! may free the handle, no reference to the rest of the `CellCount` is live in the call
+//! (the shape of `Arc`'s drop).
+//!
 //! Orderings: decrements are Release (everything the freed cell did with the handle
 //! happens before the swap or the `central` update that reads them); the drain's swaps
 //! and every `central` update are AcqRel, so the thread that releases the reference has
@@ -83,12 +90,14 @@ impl CellCount {
 
     /// A cell bound to `shard` was freed. True: it was the last one after the drain, and
     /// the caller must release the cells' strong reference.
+    #[cfg(any(loom, test))]
     pub(crate) fn dec(&self, shard: usize) -> bool {
-        let prev = self.shards[shard].fetch_sub(1, Ordering::Release);
-        if prev < DRAINED {
-            return false;
-        }
-        self.central.fetch_sub(1, Ordering::AcqRel) == 1
+        dec(&self.shards[shard], &self.central)
+    }
+
+    /// The two words a decrement on `shard` touches (see [`dec`]).
+    fn words(&self, shard: usize) -> (&AtomicUsize, &AtomicUsize) {
+        (&self.shards[shard], &self.central)
     }
 
     /// The runtime shut down: from now on the last cell freed releases the reference.
@@ -107,6 +116,17 @@ impl CellCount {
     }
 }
 
+/// A cell's decrement, on the two atomics alone: once another thread's decrement may
+/// free the handle (and the `CellCount` in it), no reference to the non-atomic parts
+/// of the count may still be live in this call (the same shape as `Arc`'s drop).
+fn dec(shard: &AtomicUsize, central: &AtomicUsize) -> bool {
+    let prev = shard.fetch_sub(1, Ordering::Release);
+    if prev < DRAINED {
+        return false;
+    }
+    central.fetch_sub(1, Ordering::AcqRel) == 1
+}
+
 /// The scheduler of a multi-thread task: a pointer to the runtime's handle, kept alive
 /// by the cells' shared reference (module docs), not by one of its own.
 pub(crate) struct TaskHandle(NonNull<Handle>);
@@ -119,25 +139,39 @@ unsafe impl Send for TaskHandle {}
 unsafe impl Sync for TaskHandle {}
 
 impl TaskHandle {
-    /// The scheduler pointer for a new cell bound to `shard`, counted in `cells`.
-    pub(crate) fn for_new_cell(handle: &Arc<Handle>, shard: usize) -> TaskHandle {
-        if handle.cells.inc(shard) {
-            // SAFETY: `handle` is a live `Arc`; the new strong reference is the cells'
-            // and is released by the `dec` or `drain` that finds the count at zero.
-            unsafe { Arc::increment_strong_count(Arc::as_ptr(handle)) };
+    /// The scheduler pointer for a new cell of `handle`. The cell counts itself in
+    /// (`Schedule::cell_created`) once it is allocated; the caller holds `handle`
+    /// (an `Arc`) until then.
+    pub(crate) fn new(handle: &Arc<Handle>) -> TaskHandle {
+        // From `Arc::as_ptr`, not from a `&Handle`: the pointer is later given back to
+        // `Arc::decrement_strong_count`, which reaches the counts beside the handle.
+        TaskHandle(NonNull::new(Arc::as_ptr(handle).cast_mut()).expect("Arc pointer is non-null"))
+    }
+
+    /// The cell holding this pointer, bound to `shard`, was allocated.
+    fn cell_created(&self, shard: usize) {
+        if self.cells.inc(shard) {
+            // SAFETY: the spawner holds an `Arc` of the handle for the whole spawn
+            // (`TaskHandle::new`), so it is alive; the new strong reference is the
+            // cells' and is released by the decrement or drain that finds the count at
+            // zero.
+            unsafe { Arc::increment_strong_count(self.0.as_ptr()) };
         }
-        TaskHandle(NonNull::from(&**handle))
     }
 
     /// The cell holding this pointer (bound to `shard`) has been freed.
     fn cell_freed(self, shard: usize) {
-        // SAFETY: the cells' reference is still held: it is released only by the call
-        // below that finds this cell was the last one.
-        let handle = unsafe { self.0.as_ref() };
-        if handle.cells.dec(shard) {
+        let (shard_word, central) = {
+            // SAFETY: the cells' reference is still held (it is released only by the
+            // decrement below finding this cell was the last); the reference to the
+            // handle ends here, leaving only the two atomics borrowed.
+            let handle = unsafe { self.0.as_ref() };
+            handle.cells.words(shard)
+        };
+        if dec(shard_word, central) {
             // SAFETY: the count says this was the last live cell after the drain: the
-            // cells' reference (taken by `for_new_cell` or at construction) is ours to
-            // release, and nothing touches `handle` afterwards.
+            // cells' reference (taken by `cell_created` or at construction) is ours to
+            // release, and nothing touches the handle afterwards.
             unsafe { Arc::decrement_strong_count(self.0.as_ptr()) };
         }
     }
@@ -190,6 +224,10 @@ impl Schedule for TaskHandle {
 
     fn panic_dropped(&self, meta: &TaskMeta, msg: &str) {
         self.obs.report_unretrieved(meta, msg);
+    }
+
+    fn cell_created(&self, shard: usize) {
+        TaskHandle::cell_created(self, shard);
     }
 
     fn cell_freed(self, shard: usize) {

@@ -316,7 +316,7 @@ impl Handle {
                 .and_then(Context::core_index)
                 .unwrap_or(id.as_u64() as usize),
         );
-        let scheduler = TaskHandle::for_new_cell(self, shard);
+        let scheduler = TaskHandle::new(self);
         let (join, notified) = owned.bind(future, scheduler, id, meta.clone(), shard);
         if let Some(obs) = self.obs.active() {
             obs.on_spawn(&TaskMeta::new(id, meta.location, meta.name.clone()));
